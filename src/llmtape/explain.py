@@ -1,0 +1,43 @@
+"""The message of a miss: what was sent, where its recording was looked for, what is closest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from llmtape.diff import json_diff
+from llmtape.store import Store
+
+SHOWN_DIFFERENCES = 12
+
+
+def closest(store: Store, method: str, endpoint: str, body: Any) -> tuple[Path, list[str]] | None:
+    """The recording of the same endpoint whose body differs in the fewest JSON paths."""
+    best: tuple[Path, list[str]] | None = None
+    for path, recording in store.closest(method, endpoint):
+        differences = json_diff(recording["request"].get("body"), body)
+        if best is None or len(differences) < len(best[1]):
+            best = (path, differences)
+    return best
+
+
+def miss_message(
+    *, method: str, url: str, model: Any, key: str, store: Store, body: Any, endpoint: str, fix: str
+) -> str:
+    """The full explanation of a replay miss, ending with the command that records it."""
+    lines = [
+        f"llmtape: no recording for {method} {url}" + (f" (model {model!r})" if model else ""),
+        f"  key:      {key}",
+        f"  expected: {store.path(key)}",
+    ]
+    found = closest(store, method, endpoint, body)
+    if found is None:
+        lines.append(f"  closest:  no recording of {method} {endpoint} in {store.directory}")
+    else:
+        path, differences = found
+        lines.append(f"  closest:  {path}, whose body differs (recorded != sent) at:")
+        lines += [f"    {line}" for line in differences[:SHOWN_DIFFERENCES]]
+        if len(differences) > SHOWN_DIFFERENCES:
+            lines.append(f"    ... and {len(differences) - SHOWN_DIFFERENCES} more")
+    lines.append(f"  to record it: {fix}")
+    return "\n".join(lines)

@@ -1,0 +1,194 @@
+"""The pytest surface: options, ini keys, the ``llmtape`` marker and fixture, the summary."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections import Counter
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, Mode, resolve_mode
+from llmtape.errors import ConfigError
+from llmtape.store import Store
+from llmtape.tape import Outcome, Tape, report
+
+MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints"})
+PLUGIN_NAME = "llmtape-session"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmtape", "record and replay LLM calls")
+    group.addoption(
+        "--record",
+        action="store_true",
+        dest="llmtape_record",
+        help="llmtape: replay existing recordings, call the live API for missing ones and save them.",
+    )
+    group.addoption(
+        "--llmtape-mode",
+        dest="llmtape_mode",
+        metavar="MODE",
+        help="llmtape: replay (default), record, rewrite or live. Overrides LLMTAPE_MODE and ini.",
+    )
+    group.addoption(
+        "--llmtape-dir",
+        dest="llmtape_dir",
+        metavar="DIR",
+        help="llmtape: recordings directory (default: recordings/ under the rootdir).",
+    )
+    parser.addini("llmtape_mode", "llmtape: default mode when neither option nor LLMTAPE_MODE is set.")
+    parser.addini("llmtape_dir", "llmtape: recordings directory, relative to the rootdir.")
+    parser.addini(
+        "llmtape_autouse",
+        "llmtape: intercept every test (true, default) or only tests marked llmtape (false).",
+        type="bool",
+        default=True,
+    )
+    parser.addini(
+        "llmtape_endpoints",
+        "llmtape: 'METHOD PATH-GLOB' lines of the requests to intercept (default: LLM APIs).",
+        type="linelist",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "llmtape(enabled=True, dir=None, endpoints=None): per-test llmtape options: "
+        "intercept or not, another recordings directory, other endpoint patterns.",
+    )
+    try:
+        plugin = LlmtapePlugin(config)
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(plugin, PLUGIN_NAME)
+
+
+class LlmtapePlugin:
+    """The session's tape, switched to each test's options as the test runs."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.mode = resolve_mode(
+            option=config.getoption("llmtape_mode"),
+            record_flag=config.getoption("llmtape_record"),
+            env=os.environ,
+            ini=config.getini("llmtape_mode") or None,
+        )
+        self.directory = self._directory()
+        self.autouse: bool = config.getini("llmtape_autouse")
+        self.endpoints = Endpoints(config.getini("llmtape_endpoints") or DEFAULT_ENDPOINTS)
+        self.tape = Tape(self.directory, mode=self.mode, endpoints=self.endpoints)
+        self.stores: dict[Path, Store] = {self.directory: self.tape.store}
+        self.totals: Counter[Outcome] = Counter()
+
+    def _directory(self) -> Path:
+        option = self.config.getoption("llmtape_dir")
+        if option:
+            return self.config.invocation_params.dir / option
+        return self.config.rootpath / (self.config.getini("llmtape_dir") or "recordings")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self) -> None:
+        self.tape.__enter__()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self) -> None:
+        self.tape.__exit__()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        self._begin(item)
+        try:
+            return (yield)
+        finally:
+            self.totals.update(call.outcome for call in self.tape.calls)
+            self.tape.calls = []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        return self._checked((yield))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        try:
+            result = yield
+        except BaseException as error:
+            self._fail_on_problems(error)
+            raise
+        return self._checked(result)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        return self._checked((yield))
+
+    def _checked(self, result: object) -> object:
+        self._fail_on_problems(None)
+        return result
+
+    def _fail_on_problems(self, cause: BaseException | None) -> None:
+        __tracebackhide__ = True
+        problems = [c for c in self.tape.problems() if c not in self._reported]
+        if problems:
+            self._reported.extend(problems)
+            raise pytest.fail.Exception(report(problems), pytrace=False) from cause
+
+    def _begin(self, item: pytest.Item) -> None:
+        options = _marker_options(item)
+        self._reported: list[Any] = []
+        self.tape.enabled = options.get("enabled", self.autouse or "llmtape" in _markers(item))
+        self.tape.store = self._store(options.get("dir"))
+        self.tape.endpoints = Endpoints(options["endpoints"]) if "endpoints" in options else self.endpoints
+        self.tape.fix = self._fix(item.nodeid)
+
+    def _store(self, directory: str | None) -> Store:
+        path = self.config.rootpath / directory if directory else self.directory
+        return self.stores.setdefault(path, Store(path))
+
+    def _fix(self, nodeid: str) -> str:
+        command = ["pytest", "--record"]
+        if self.config.getoption("llmtape_dir"):
+            command += ["--llmtape-dir", self.config.getoption("llmtape_dir")]
+        return shlex.join([*command, nodeid])
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        counts = self.totals
+        parts = [f"{counts[Outcome.REPLAYED]} replayed", f"{counts[Outcome.RECORDED]} recorded"]
+        parts.append(f"{counts[Outcome.MISSING]} missing")
+        parts += [f"{counts[o]} {o}" for o in (Outcome.LIVE, Outcome.FAILED) if counts[o]]
+        terminalreporter.write_line(f"llmtape: {', '.join(parts)}")
+        if counts[Outcome.MISSING]:
+            terminalreporter.write_line(
+                "llmtape: run the failing tests again with --record to record the missing calls"
+            )
+
+
+def _markers(item: pytest.Item) -> set[str]:
+    return {mark.name for mark in item.iter_markers()}
+
+
+def _marker_options(item: pytest.Item) -> dict[str, Any]:
+    marker = item.get_closest_marker("llmtape")
+    if marker is None:
+        return {}
+    if marker.args:
+        raise pytest.UsageError(f"llmtape: {item.nodeid}: the llmtape marker takes keyword arguments only")
+    unknown = set(marker.kwargs) - MARKER_OPTIONS
+    if unknown:
+        raise pytest.UsageError(
+            f"llmtape: {item.nodeid}: unknown llmtape marker option(s) {sorted(unknown)}; "
+            f"use {sorted(MARKER_OPTIONS)}"
+        )
+    return dict(marker.kwargs)
+
+
+@pytest.fixture
+def llmtape(request: pytest.FixtureRequest) -> Tape:
+    """The llmtape tape of this test: its ``calls`` (key, endpoint, model, outcome) and mode."""
+    plugin: LlmtapePlugin = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
+    plugin.tape.enabled = _marker_options(request.node).get("enabled", True)
+    return plugin.tape

@@ -1,0 +1,160 @@
+"""Record mode: call the live API and hand the caller exactly what replay will return.
+
+A streamed response reaches the caller event by event as it arrives, each event encoded
+as replay encodes it; the recording is saved when the stream ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+
+from llmtape.intercept import live_extensions
+from llmtape.recording import (
+    DONE,
+    RESPONSE_HEADERS,
+    chunk_bytes,
+    keep_headers,
+    typed,
+    typed_chunk,
+)
+from llmtape.replay import to_http
+from llmtape.sse import Decoder, Event, encode
+
+Save = Callable[[dict[str, Any]], None]
+
+
+def live_request(request: httpx.Request) -> httpx.Request:
+    """A copy of an intercepted request that goes to the network."""
+    return httpx.Request(
+        request.method,
+        request.url,
+        headers=request.headers,
+        content=request.content,
+        extensions=live_extensions(request),
+    )
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    """True for a server-sent-events response."""
+    return response.headers.get("content-type", "").startswith("text/event-stream")
+
+
+def plain_response(live: httpx.Response, content: bytes) -> dict[str, Any]:
+    """The stored form of a whole (non-streamed) response."""
+    text = content.decode("utf-8", errors="replace")
+    return {
+        "status": live.status_code,
+        "headers": keep_headers(live.headers, RESPONSE_HEADERS),
+        "is_streaming": False,
+        "body": typed(text) if text else None,
+    }
+
+
+class StreamRecorder:
+    """Collects the events of a live stream and re-encodes each for the caller."""
+
+    def __init__(self, live: httpx.Response, save: Save) -> None:
+        self.response: dict[str, Any] = {
+            "status": live.status_code,
+            "headers": keep_headers(live.headers, RESPONSE_HEADERS),
+            "is_streaming": True,
+            "body": [],
+            "sse_done": False,
+        }
+        self._decoder = Decoder()
+        self._save = save
+        self._saved = False
+
+    def feed(self, piece: bytes) -> Iterator[bytes]:
+        """The caller's bytes for the events this piece completed."""
+        for event in self._decoder.feed(piece):
+            yield self._take(event)
+
+    def finish(self) -> Iterator[bytes]:
+        """The caller's bytes for a last unterminated event; then the recording is saved."""
+        for event in self._decoder.close():
+            yield self._take(event)
+        self._save_once()
+
+    def _save_once(self) -> None:
+        if not self._saved:
+            self._saved = True
+            self._save(self.response)
+
+    def _take(self, event: Event) -> bytes:
+        if event.data == DONE and event.event is None:
+            # Clients stop reading at [DONE], so the stream is complete and saved here.
+            self.response["sse_done"] = True
+            self._save_once()
+            return encode(event)
+        chunk = typed_chunk(event)
+        self.response["body"].append(chunk)
+        return chunk_bytes(chunk)
+
+
+class _SyncTee(httpx.SyncByteStream):
+    def __init__(self, live: httpx.Response, client: httpx.Client, save: Save) -> None:
+        self._live, self._client, self._recorder = live, client, StreamRecorder(live, save)
+
+    def __iter__(self) -> Iterator[bytes]:
+        for piece in self._live.iter_bytes():
+            yield from self._recorder.feed(piece)
+        yield from self._recorder.finish()
+
+    def close(self) -> None:
+        self._live.close()
+        self._client.close()
+
+
+class _AsyncTee(httpx.AsyncByteStream):
+    def __init__(self, live: httpx.Response, client: httpx.AsyncClient, save: Save) -> None:
+        self._live, self._client, self._recorder = live, client, StreamRecorder(live, save)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for piece in self._live.aiter_bytes():
+            for out in self._recorder.feed(piece):
+                yield out
+        for out in self._recorder.finish():
+            yield out
+
+    async def aclose(self) -> None:
+        await self._live.aclose()
+        await self._client.aclose()
+
+
+def _streamed(live: httpx.Response, stream: httpx.SyncByteStream | httpx.AsyncByteStream) -> httpx.Response:
+    headers = keep_headers(live.headers, RESPONSE_HEADERS)
+    return httpx.Response(live.status_code, headers=headers, stream=stream)
+
+
+def record(request: httpx.Request, save: Save) -> httpx.Response:
+    """Send ``request`` live; return the response replay will give, saving it via ``save``."""
+    client = httpx.Client()
+    live = client.send(live_request(request), stream=True)
+    if is_event_stream(live):
+        return _streamed(live, _SyncTee(live, client, save))
+    try:
+        response = plain_response(live, live.read())
+    finally:
+        live.close()
+        client.close()
+    save(response)
+    return to_http(response)
+
+
+async def arecord(request: httpx.Request, save: Save) -> httpx.Response:
+    """The async form of :func:`record`."""
+    client = httpx.AsyncClient()
+    live = await client.send(live_request(request), stream=True)
+    if is_event_stream(live):
+        return _streamed(live, _AsyncTee(live, client, save))
+    try:
+        response = plain_response(live, await live.aread())
+    finally:
+        await live.aclose()
+        await client.aclose()
+    save(response)
+    return to_http(response)

@@ -1,0 +1,139 @@
+"""The recording format: what is stored for one request, and the bytes it replays as.
+
+A recording is one JSON object::
+
+    {"request":  {"method", "url", "endpoint", "headers", "body", "model"},
+     "response": {"status", "headers", "is_streaming", "body", "sse_done"},
+     "llmtape":  {"format": 1}}
+
+A streamed body is a list of typed chunks ``{"__type__": ..., "__data__": ...}`` (plus
+``"__event__"`` when the server named the SSE event); a plain body is one typed object.
+``__type__`` names the SDK class the data parses as; ``json`` and ``text`` mark
+untyped JSON and non-JSON text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+
+from llmtape.sse import Event, encode
+
+FORMAT_VERSION = 1
+JSON_TYPE = "json"
+TEXT_TYPE = "text"
+DONE = "[DONE]"
+
+# `object` field of an OpenAI-compatible payload -> the SDK class it parses as.
+OPENAI_TYPES = {
+    "chat.completion": "openai.types.chat.chat_completion.ChatCompletion",
+    "chat.completion.chunk": "openai.types.chat.chat_completion_chunk.ChatCompletionChunk",
+    "text_completion": "openai.types.completion.Completion",
+    "model": "openai.types.model.Model",
+}
+
+REQUEST_HEADERS = frozenset({"content-type"})
+RESPONSE_HEADERS = frozenset(
+    {"content-type", "retry-after", "retry-after-ms", "x-should-retry", "x-request-id", "request-id"}
+)
+SECRET_QUERY_PARAMS = frozenset(
+    {"key", "api-key", "api_key", "apikey", "token", "access_token", "sig", "signature", "code"}
+)
+
+
+def type_name(data: Any) -> str:
+    """The ``__type__`` for a decoded JSON payload, from an explicit map."""
+    if isinstance(data, dict):
+        kind = data.get("object")
+        if isinstance(kind, str) and kind in OPENAI_TYPES:
+            return OPENAI_TYPES[kind]
+        if kind == "list" and _is_embedding_list(data):
+            return "openai.types.create_embedding_response.CreateEmbeddingResponse"
+    return JSON_TYPE
+
+
+def _is_embedding_list(data: dict[str, Any]) -> bool:
+    items = data.get("data")
+    return isinstance(items, list) and bool(items) and items[0].get("object") == "embedding"
+
+
+def typed(text: str) -> dict[str, Any]:
+    """Wrap one payload (a JSON document or plain text) as a typed object."""
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {"__type__": TEXT_TYPE, "__data__": text}
+    return {"__type__": type_name(data), "__data__": data}
+
+
+def typed_chunk(event: Event) -> dict[str, Any]:
+    """A stored chunk for one SSE event."""
+    chunk = typed(event.data)
+    if event.event is not None:
+        chunk["__event__"] = event.event
+    return chunk
+
+
+def payload_text(item: dict[str, Any]) -> str:
+    """The wire text of a typed object: JSON for typed data, the text itself for ``text``."""
+    if item["__type__"] == TEXT_TYPE:
+        return str(item["__data__"])
+    return orjson.dumps(item["__data__"]).decode("utf-8")
+
+
+def chunk_bytes(chunk: dict[str, Any]) -> bytes:
+    """The SSE bytes one stored chunk replays as."""
+    return encode(Event(data=payload_text(chunk), event=chunk.get("__event__")))
+
+
+def stream_bytes(response: dict[str, Any]) -> list[bytes]:
+    """Every SSE event of a streamed response, in order, ending in ``[DONE]`` when it did."""
+    pieces = [chunk_bytes(chunk) for chunk in response["body"]]
+    if response.get("sse_done", True):
+        pieces.append(encode(Event(data=DONE)))
+    return pieces
+
+
+def body_bytes(response: dict[str, Any]) -> bytes:
+    """The bytes of a non-streamed response body."""
+    body = response["body"]
+    return b"" if body is None else payload_text(body).encode("utf-8")
+
+
+def keep_headers(headers: Any, allowed: frozenset[str]) -> dict[str, str]:
+    """Only the allow-listed headers, lower-cased; everything else (auth, cookies) is dropped."""
+    return {name.lower(): value for name, value in headers.items() if name.lower() in allowed}
+
+
+def scrub_url(url: str) -> str:
+    """The URL without credential-like query parameters (``key=``, ``api-key=``, ``token=``...)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in SECRET_QUERY_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def new_request(method: str, url: str, endpoint: str, headers: Any, body: Any) -> dict[str, Any]:
+    """The stored ``request`` part."""
+    model = body.get("model") if isinstance(body, dict) else None
+    return {
+        "method": method.upper(),
+        "url": scrub_url(url),
+        "endpoint": endpoint,
+        "headers": keep_headers(headers, REQUEST_HEADERS),
+        "body": body,
+        "model": model,
+    }
+
+
+def new_recording(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    """A whole recording, its keys in the documented order."""
+    return {"request": request, "response": response, "llmtape": {"format": FORMAT_VERSION}}
+
+
+def dumps(recording: dict[str, Any]) -> bytes:
+    """The file content: UTF-8 JSON, 2-space indent, trailing newline, insertion order."""
+    return orjson.dumps(recording, option=orjson.OPT_INDENT_2) + b"\n"

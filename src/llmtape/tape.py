@@ -1,0 +1,246 @@
+"""The tape: decides, for each intercepted request, to replay, record, pass live, or miss."""
+
+from __future__ import annotations
+
+import enum
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from respx.models import PassThrough
+
+from llmtape import intercept
+from llmtape.config import Endpoints, Mode, resolve_mode
+from llmtape.errors import LlmtapeError, MissingRecording, UnsupportedRequest
+from llmtape.explain import miss_message
+from llmtape.keys import request_key
+from llmtape.record import arecord, record
+from llmtape.recording import new_recording, new_request
+from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
+from llmtape.store import Store
+
+
+class Outcome(enum.StrEnum):
+    """What became of one intercepted call."""
+
+    REPLAYED = "replayed"
+    RECORDED = "recorded"
+    LIVE = "live"
+    MISSING = "missing"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Call:
+    """One intercepted request and its outcome."""
+
+    method: str
+    url: str
+    endpoint: str
+    model: Any
+    key: str
+    path: Path
+    outcome: Outcome
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    method: str
+    url: str
+    endpoint: str
+    body: Any
+    key: str
+
+    @property
+    def model(self) -> Any:
+        return self.body.get("model") if isinstance(self.body, dict) else None
+
+
+class Tape:
+    """Record-and-replay of LLM calls into one recordings directory, active while entered."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        mode: Mode | str = Mode.REPLAY,
+        endpoints: Endpoints | None = None,
+        fix: str = "run again with LLMTAPE_MODE=record",
+    ) -> None:
+        self.mode = Mode.parse(str(mode), source="mode")
+        self.store = Store(directory)
+        self.endpoints = endpoints or Endpoints()
+        self.enabled = True
+        self.fix = fix
+        self.calls: list[Call] = []
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Tape:
+        intercept.push(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        intercept.pop(self)
+
+    def intercepts(self, request: httpx.Request) -> bool:
+        """True when ``request`` is an LLM call this tape handles."""
+        return self.enabled and self.endpoints.match(request.method, request.url.path)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer an intercepted request from a sync client."""
+        try:
+            incoming = self._incoming(request)
+            if self._should_replay(incoming):
+                return self._replay(incoming)
+            if self.mode is Mode.REPLAY:
+                return self._miss(incoming)
+            self._pass_if_live(incoming, request)
+            return record(request, self._saver(incoming, request))
+        except LlmtapeError as error:
+            return self._failed(request, error)
+
+    async def ahandle(self, request: httpx.Request) -> httpx.Response:
+        """Answer an intercepted request from an async client."""
+        try:
+            incoming = self._incoming(request)
+            if self._should_replay(incoming):
+                return self._replay(incoming)
+            if self.mode is Mode.REPLAY:
+                return self._miss(incoming)
+            self._pass_if_live(incoming, request)
+            return await arecord(request, self._saver(incoming, request))
+        except LlmtapeError as error:
+            return self._failed(request, error)
+
+    def problems(self) -> list[Call]:
+        """The calls that went wrong: misses and failures."""
+        return [c for c in self.calls if c.outcome in (Outcome.MISSING, Outcome.FAILED)]
+
+    def counts(self) -> dict[Outcome, int]:
+        """How many calls had each outcome."""
+        return {outcome: sum(c.outcome is outcome for c in self.calls) for outcome in Outcome}
+
+    def _incoming(self, request: httpx.Request) -> _Incoming:
+        method, endpoint = request.method.upper(), request.url.path
+        body = _json_body(request)
+        return _Incoming(method, str(request.url), endpoint, body, request_key(method, endpoint, body))
+
+    def _should_replay(self, incoming: _Incoming) -> bool:
+        if self.mode not in (Mode.REPLAY, Mode.RECORD):
+            return False
+        return self.store.load(incoming.key) is not None
+
+    def _replay(self, incoming: _Incoming) -> httpx.Response:
+        recording = self.store.load(incoming.key)
+        assert recording is not None
+        self._log(incoming, Outcome.REPLAYED)
+        return to_http(recording["response"])
+
+    def _miss(self, incoming: _Incoming) -> httpx.Response:
+        message = miss_message(
+            method=incoming.method,
+            url=incoming.url,
+            model=incoming.model,
+            key=incoming.key,
+            store=self.store,
+            body=incoming.body,
+            endpoint=incoming.endpoint,
+            fix=self.fix,
+        )
+        self._log(incoming, Outcome.MISSING, message)
+        return error_response(MISSING_STATUS, "llmtape_missing_recording", message)
+
+    def _pass_if_live(self, incoming: _Incoming, request: httpx.Request) -> None:
+        if self.mode is Mode.LIVE:
+            self._log(incoming, Outcome.LIVE)
+            raise PassThrough("llmtape: live mode", request=request, origin=None)
+
+    def _saver(self, incoming: _Incoming, request: httpx.Request) -> Any:
+        self._log(incoming, Outcome.RECORDED)
+        stored_request = new_request(
+            incoming.method, incoming.url, incoming.endpoint, request.headers, incoming.body
+        )
+
+        def save(response: dict[str, Any]) -> None:
+            self.store.save(incoming.key, new_recording(stored_request, response))
+
+        return save
+
+    def _failed(self, request: httpx.Request, error: LlmtapeError) -> httpx.Response:
+        call = Call(
+            method=request.method,
+            url=str(request.url),
+            endpoint=request.url.path,
+            model=None,
+            key="",
+            path=Path(getattr(error, "path", "") or self.store.directory),
+            outcome=Outcome.FAILED,
+            error=str(error),
+        )
+        with self._lock:
+            self.calls.append(call)
+        return error_response(FAILED_STATUS, "llmtape_error", str(error))
+
+    def _log(self, incoming: _Incoming, outcome: Outcome, error: str | None = None) -> None:
+        call = Call(
+            method=incoming.method,
+            url=incoming.url,
+            endpoint=incoming.endpoint,
+            model=incoming.model,
+            key=incoming.key,
+            path=self.store.path(incoming.key),
+            outcome=outcome,
+            error=error,
+        )
+        with self._lock:
+            self.calls.append(call)
+
+
+def _json_body(request: httpx.Request) -> Any:
+    content = request.content
+    if not content:
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        raise UnsupportedRequest(
+            "llmtape: the request body is not JSON, so it has no recording key; "
+            "leave this endpoint out of llmtape_endpoints or disable llmtape for this test "
+            "with @pytest.mark.llmtape(enabled=False)",
+            method=request.method,
+            url=str(request.url),
+        ) from None
+
+
+@contextmanager
+def tape(
+    directory: str | os.PathLike[str] = "recordings",
+    *,
+    mode: Mode | str | None = None,
+    endpoints: Endpoints | None = None,
+    strict: bool = True,
+) -> Iterator[Tape]:
+    """Record and replay LLM calls outside pytest.
+
+    ``mode`` defaults to the ``LLMTAPE_MODE`` environment variable, else replay. With
+    ``strict``, leaving the block raises :class:`MissingRecording` if any call missed.
+    """
+    resolved = resolve_mode(option=mode, record_flag=False, env=os.environ, ini=None)
+    with Tape(directory, mode=resolved, endpoints=endpoints) as active:
+        yield active
+    problems = active.problems()
+    if strict and problems:
+        first = problems[0]
+        raise MissingRecording(report(problems), key=first.key, path=str(first.path))
+
+
+def report(problems: list[Call]) -> str:
+    """One message for all the calls that went wrong, each with its full explanation."""
+    return "\n\n".join(call.error or f"llmtape: {call.outcome} {call.method} {call.url}" for call in problems)
