@@ -1,0 +1,115 @@
+"""The openai 3.x SDK (on httpx2), sync and async: record against a live server, replay offline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+import llmtape
+from tests.conftest import NetworkGuard, Server
+
+MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "knowledge_search",
+            "description": "Search the knowledge base.",
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+        },
+    }
+]
+
+
+def stream_result(client: openai.OpenAI, **extra: Any) -> dict[str, Any]:
+    text, tool_args, finish, ids = [], [], None, set()
+    with client.chat.completions.create(
+        model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}, **extra
+    ) as stream:
+        for chunk in stream:
+            ids.add(chunk.id)
+            for choice in chunk.choices:
+                text.append(choice.delta.content or "")
+                for call in choice.delta.tool_calls or []:
+                    tool_args.append(call.function.arguments if call.function else "")
+                finish = choice.finish_reason or finish
+    return {"text": "".join(text), "args": "".join(filter(None, tool_args)), "finish": finish, "ids": ids}
+
+
+async def astream_result(client: openai.AsyncOpenAI, **extra: Any) -> dict[str, Any]:
+    text, tool_args, finish, ids = [], [], None, set()
+    stream = await client.chat.completions.create(
+        model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}, **extra
+    )
+    async with stream:
+        async for chunk in stream:
+            ids.add(chunk.id)
+            for choice in chunk.choices:
+                text.append(choice.delta.content or "")
+                for call in choice.delta.tool_calls or []:
+                    tool_args.append(call.function.arguments if call.function else "")
+                finish = choice.finish_reason or finish
+    return {"text": "".join(text), "args": "".join(filter(None, tool_args)), "finish": finish, "ids": ids}
+
+
+def plain_result(client: openai.OpenAI, **extra: Any) -> dict[str, Any]:
+    completion = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, **extra)
+    return completion.model_dump()
+
+
+async def aplain_result(client: openai.AsyncOpenAI, **extra: Any) -> dict[str, Any]:
+    completion = await client.chat.completions.create(model="gpt-4o", messages=MESSAGES, **extra)
+    return completion.model_dump()
+
+
+def run(kind: str, base_url: str, **extra: Any) -> dict[str, Any]:
+    sync = openai.OpenAI(base_url=base_url, api_key="test-key", max_retries=0)
+    asynchronous = openai.AsyncOpenAI(base_url=base_url, api_key="test-key", max_retries=0)
+    if kind == "sync-stream":
+        return stream_result(sync, **extra)
+    if kind == "sync-plain":
+        return plain_result(sync, **extra)
+    if kind == "async-stream":
+        return asyncio.run(astream_result(asynchronous, **extra))
+    return asyncio.run(aplain_result(asynchronous, **extra))
+
+
+KINDS = ["sync-stream", "sync-plain", "async-stream", "async-plain"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("tools", [False, True], ids=["text", "tool-call"])
+def test_record_then_replay_offline(
+    kind: str, tools: bool, server: Server, tmp_path: Path, network: NetworkGuard
+) -> None:
+    extra = {"tools": TOOLS, "tool_choice": "required"} if tools else {}
+    # Given a recording made against the live server
+    with llmtape.tape(tmp_path, mode="record") as recording:
+        recorded = run(kind, server.base_url, **extra)
+    assert [c.outcome for c in recording.calls] == [llmtape.Outcome.RECORDED]
+    assert server.served() == 1
+    # When the server is gone and every socket is refused
+    server.stop()
+    network.block()
+    with llmtape.tape(tmp_path) as replay:
+        replayed = run(kind, server.base_url, **extra)
+    # Then the client gets exactly what it got while recording, without a connection attempt
+    assert replayed == recorded
+    assert [c.outcome for c in replay.calls] == [llmtape.Outcome.REPLAYED]
+    assert network.attempts == []
+    if tools:
+        assert json.loads(recorded["args"] if "stream" in kind else _tool_args(recorded)) == {
+            "query": "What is the capital of France?"
+        }
+    else:
+        text = recorded["text"] if "stream" in kind else recorded["choices"][0]["message"]["content"]
+        assert text.startswith("You said: What is the capital of France?")
+
+
+def _tool_args(completion: dict[str, Any]) -> str:
+    return completion["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"]

@@ -1,0 +1,66 @@
+"""The key rule is a file format: these golden keys must never change."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from llmtape.keys import canonical_json, key_material, normalize, request_key
+
+CHAT = {
+    "model": "gpt-4o",
+    "messages": [{"role": "user", "content": "Which planet has rings? ¿Saturno?"}],
+    "temperature": 0.7,
+    "stream": True,
+}
+
+
+def test_golden_chat_key() -> None:
+    assert request_key("POST", "/v1/chat/completions", CHAT) == (
+        "9c5545395b4ab1ccebc02176ce3159f20a7d42f62eeae19f401240d9b42475a4"
+    )
+
+
+def test_golden_get_key_without_body() -> None:
+    assert request_key("get", "/v1/models", None) == (
+        "c6d868d8e2ea523d5f4156a651b08f9abb7d2a22b5565947f8c9143c2e1e97d6"
+    )
+
+
+def test_key_is_sha256_of_the_documented_canonical_json() -> None:
+    material = '{"body":{"messages":[{"content":"Which planet has rings? ¿Saturno?","role":"user"}],' \
+        '"model":"gpt-4o","stream":true,"temperature":0.7},"endpoint":"/v1/chat/completions","method":"POST"}'
+    assert canonical_json(key_material("POST", "/v1/chat/completions", CHAT)) == material
+    assert request_key("POST", "/v1/chat/completions", CHAT) == hashlib.sha256(material.encode()).hexdigest()
+
+
+def test_object_key_order_does_not_matter() -> None:
+    reordered = dict(reversed(list(CHAT.items())))
+    assert request_key("POST", "/v1/chat/completions", reordered) == request_key(
+        "POST", "/v1/chat/completions", CHAT
+    )
+
+
+def test_floats_are_rounded_to_five_decimals() -> None:
+    close = {**CHAT, "temperature": 0.7000000001}
+    assert request_key("POST", "/e", close) == request_key("POST", "/e", CHAT)
+    assert request_key("POST", "/e", {**CHAT, "temperature": 0.70001}) != request_key("POST", "/e", CHAT)
+    assert normalize({"a": [1.123456789, {"b": 2.000004}], "c": 3}) == {"a": [1.12346, {"b": 2.0}], "c": 3}
+
+
+@pytest.mark.parametrize(
+    ("method", "endpoint", "body"),
+    [
+        ("GET", "/v1/chat/completions", CHAT),
+        ("POST", "/chat/completions", CHAT),
+        ("POST", "/v1/chat/completions", {**CHAT, "stream": False}),
+        ("POST", "/v1/chat/completions", {**CHAT, "messages": [{"role": "user", "content": "x"}]}),
+    ],
+)
+def test_any_change_of_method_path_or_body_changes_the_key(method: str, endpoint: str, body: object) -> None:
+    assert request_key(method, endpoint, body) != request_key("POST", "/v1/chat/completions", CHAT)
+
+
+def test_method_case_does_not_matter() -> None:
+    assert request_key("post", "/v1/chat/completions", CHAT) == request_key("POST", "/v1/chat/completions", CHAT)

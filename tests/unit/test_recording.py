@@ -1,0 +1,86 @@
+"""The recording format: typed objects, header allow-lists, URL scrubbing, file layout."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from llmtape.recording import (
+    dumps,
+    keep_headers,
+    new_recording,
+    new_request,
+    scrub_url,
+    stream_bytes,
+    typed,
+    typed_chunk,
+)
+from llmtape.sse import Event
+
+
+@pytest.mark.parametrize(
+    ("payload", "type_name"),
+    [
+        ({"object": "chat.completion.chunk"}, "openai.types.chat.chat_completion_chunk.ChatCompletionChunk"),
+        ({"object": "chat.completion"}, "openai.types.chat.chat_completion.ChatCompletion"),
+        ({"object": "text_completion"}, "openai.types.completion.Completion"),
+        (
+            {"object": "list", "data": [{"object": "embedding"}]},
+            "openai.types.create_embedding_response.CreateEmbeddingResponse",
+        ),
+        ({"object": "list", "data": [{"object": "model"}]}, "json"),
+        ({"error": {"message": "rate limited"}}, "json"),
+        ([1, 2], "json"),
+    ],
+)
+def test_type_names_come_from_the_explicit_map(payload: object, type_name: str) -> None:
+    assert typed(orjson.dumps(payload).decode()) == {"__type__": type_name, "__data__": payload}
+
+
+def test_non_json_payloads_are_stored_as_text() -> None:
+    assert typed("<html>Bad Gateway</html>") == {"__type__": "text", "__data__": "<html>Bad Gateway</html>"}
+
+
+def test_named_sse_events_keep_their_name() -> None:
+    assert typed_chunk(Event(data='{"type":"ping"}', event="ping"))["__event__"] == "ping"
+    assert "__event__" not in typed_chunk(Event(data="{}"))
+
+
+def test_a_stream_replays_as_one_event_per_chunk_then_done() -> None:
+    chunk = typed('{"object":"chat.completion.chunk","id":"c1"}')
+    response = {"body": [chunk, chunk], "sse_done": True}
+    expected = b'data: {"object":"chat.completion.chunk","id":"c1"}\n\n'
+    assert stream_bytes(response) == [expected, expected, b"data: [DONE]\n\n"]
+    assert stream_bytes({**response, "sse_done": False})[-1] == expected
+
+
+def test_only_allow_listed_headers_are_kept() -> None:
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer x", "Set-Cookie": "s=1"}
+    assert keep_headers(headers, frozenset({"content-type"})) == {"content-type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("url", "stored"),
+    [
+        ("https://x.openai.azure.com/openai/chat/completions?api-version=2024&api-key=abc",
+         "https://x.openai.azure.com/openai/chat/completions?api-version=2024"),
+        ("https://g.example/v1/models?key=AIza123&token=t&Signature=s", "https://g.example/v1/models"),
+        ("http://127.0.0.1:8089/v1/chat/completions", "http://127.0.0.1:8089/v1/chat/completions"),
+    ],
+)
+def test_credentials_in_query_strings_are_removed(url: str, stored: str) -> None:
+    assert scrub_url(url) == stored
+
+
+def test_file_layout_is_stable_indented_json_with_a_trailing_newline() -> None:
+    request = new_request("post", "http://h/v1/chat/completions?key=k", "/v1/chat/completions",
+                          {"authorization": "Bearer sk-1", "content-type": "application/json"},
+                          {"model": "m", "messages": []})
+    text = dumps(new_recording(request, {"status": 200, "headers": {}, "is_streaming": False, "body": None}))
+    assert text.endswith(b"}\n")
+    assert text.startswith(b'{\n  "request": {\n    "method": "POST",\n    "url": "http://h/v1/chat/completions"')
+    parsed = orjson.loads(text)
+    assert list(parsed) == ["request", "response", "llmtape"]
+    assert list(parsed["request"]) == ["method", "url", "endpoint", "headers", "body", "model"]
+    assert parsed["request"]["headers"] == {"content-type": "application/json"}
+    assert parsed["request"]["model"] == "m"
