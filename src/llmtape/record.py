@@ -1,4 +1,4 @@
-"""Record mode: call the live API and hand the caller exactly what replay will return.
+"""Live calls: record mode hands the caller exactly what replay will return; live mode forwards.
 
 A streamed response reaches the caller event by event as it arrives, each event encoded
 as replay encodes it; the recording is saved when the stream ends.
@@ -95,6 +95,31 @@ class StreamRecorder:
         return chunk_bytes(chunk)
 
 
+class _SyncForward(httpx.SyncByteStream):
+    def __init__(self, live: httpx.Response, client: httpx.Client) -> None:
+        self._live, self._client = live, client
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._live.iter_raw()
+
+    def close(self) -> None:
+        self._live.close()
+        self._client.close()
+
+
+class _AsyncForward(httpx.AsyncByteStream):
+    def __init__(self, live: httpx.Response, client: httpx.AsyncClient) -> None:
+        self._live, self._client = live, client
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for piece in self._live.aiter_raw():
+            yield piece
+
+    async def aclose(self) -> None:
+        await self._live.aclose()
+        await self._client.aclose()
+
+
 class _SyncTee(httpx.SyncByteStream):
     def __init__(self, live: httpx.Response, client: httpx.Client, save: Save) -> None:
         self._live, self._client, self._recorder = live, client, StreamRecorder(live, save)
@@ -158,3 +183,17 @@ async def arecord(request: httpx.Request, save: Save) -> httpx.Response:
         await client.aclose()
     save(response)
     return to_http(response)
+
+
+def forward(request: httpx.Request) -> httpx.Response:
+    """Send ``request`` live and hand back the response untouched (live mode)."""
+    client = httpx.Client()
+    live = client.send(live_request(request), stream=True)
+    return httpx.Response(live.status_code, headers=live.headers, stream=_SyncForward(live, client))
+
+
+async def aforward(request: httpx.Request) -> httpx.Response:
+    """The async form of :func:`forward`."""
+    client = httpx.AsyncClient()
+    live = await client.send(live_request(request), stream=True)
+    return httpx.Response(live.status_code, headers=live.headers, stream=_AsyncForward(live, client))

@@ -13,14 +13,13 @@ from typing import Any
 
 import httpx
 import orjson
-from respx.models import PassThrough
 
 from llmtape import intercept
 from llmtape.config import Endpoints, Mode, resolve_mode
 from llmtape.errors import LlmtapeError, MissingRecording, UnsupportedRequest
 from llmtape.explain import miss_message
 from llmtape.keys import request_key
-from llmtape.record import arecord, record
+from llmtape.record import aforward, arecord, forward, record
 from llmtape.recording import new_recording, new_request
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
 from llmtape.store import Store
@@ -101,7 +100,9 @@ class Tape:
                 return self._replay(incoming)
             if self.mode is Mode.REPLAY:
                 return self._miss(incoming)
-            self._pass_if_live(incoming, request)
+            if self.mode is Mode.LIVE:
+                self._log(incoming, Outcome.LIVE)
+                return forward(request)
             return record(request, self._saver(incoming, request))
         except LlmtapeError as error:
             return self._failed(request, error)
@@ -114,7 +115,9 @@ class Tape:
                 return self._replay(incoming)
             if self.mode is Mode.REPLAY:
                 return self._miss(incoming)
-            self._pass_if_live(incoming, request)
+            if self.mode is Mode.LIVE:
+                self._log(incoming, Outcome.LIVE)
+                return await aforward(request)
             return await arecord(request, self._saver(incoming, request))
         except LlmtapeError as error:
             return self._failed(request, error)
@@ -156,11 +159,6 @@ class Tape:
         )
         self._log(incoming, Outcome.MISSING, message)
         return error_response(MISSING_STATUS, "llmtape_missing_recording", message)
-
-    def _pass_if_live(self, incoming: _Incoming, request: httpx.Request) -> None:
-        if self.mode is Mode.LIVE:
-            self._log(incoming, Outcome.LIVE)
-            raise PassThrough("llmtape: live mode", request=request, origin=None)
 
     def _saver(self, incoming: _Incoming, request: httpx.Request) -> Any:
         self._log(incoming, Outcome.RECORDED)
