@@ -27,14 +27,10 @@ class Mode(enum.StrEnum):
             return cls(value.strip().lower())
         except ValueError:
             choices = ", ".join(mode.value for mode in cls)
-            raise ConfigError(
-                f"llmtape: {source} is {value!r}; use one of: {choices}"
-            ) from None
+            raise ConfigError(f"llmtape: {source} is {value!r}; use one of: {choices}") from None
 
 
-def resolve_mode(
-    *, option: str | None, record_flag: bool, env: Mapping[str, str], ini: str | None
-) -> Mode:
+def resolve_mode(*, option: str | None, record_flag: bool, env: Mapping[str, str], ini: str | None) -> Mode:
     """The mode in force. Precedence: command line, then ``LLMTAPE_MODE``, then ini, then replay."""
     if record_flag:
         if option is not None and Mode.parse(option, source="--llmtape-mode") != Mode.RECORD:

@@ -36,9 +36,9 @@ def _register_httpcore2() -> None:
     if "httpcore2" in Mocker.registry or importlib.util.find_spec("httpcore2") is None:
         return
 
-    class HTTPCore2Mocker(HTTPCoreMocker):  # type: ignore[misc]
+    class HTTPCore2Mocker(HTTPCoreMocker):
         name = "httpcore2"
-        targets = [
+        targets = [  # noqa: RUF012 (respx declares it a list)
             "httpcore2._sync.connection.HTTPConnection",
             "httpcore2._sync.connection_pool.ConnectionPool",
             "httpcore2._sync.http_proxy.HTTPProxy",
@@ -48,7 +48,7 @@ def _register_httpcore2() -> None:
         ]
 
 
-class _Router(respx.MockRouter):  # type: ignore[misc]
+class _Router(respx.MockRouter):
     """A respx router that hands wanted requests to the active handler."""
 
     def __init__(self, using: str) -> None:
@@ -58,13 +58,13 @@ class _Router(respx.MockRouter):  # type: ignore[misc]
     def handler(self, request: httpx.Request) -> httpx.Response:
         target = self._target(request)
         if target is None:
-            return super().handler(request)  # type: ignore[no-any-return]
+            return super().handler(request)
         return target.handle(request)
 
     async def async_handler(self, request: httpx.Request) -> httpx.Response:
         target = self._target(request)
         if target is None:
-            return await super().async_handler(request)  # type: ignore[no-any-return]
+            return await super().async_handler(request)
         return await target.ahandle(request)
 
     def _target(self, request: httpx.Request) -> Handler | None:

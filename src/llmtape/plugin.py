@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, Mode, resolve_mode
+from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, resolve_mode
 from llmtape.errors import ConfigError
 from llmtape.store import Store
 from llmtape.tape import Outcome, Tape, report
@@ -89,7 +89,7 @@ class LlmtapePlugin:
     def _directory(self) -> Path:
         option = self.config.getoption("llmtape_dir")
         if option:
-            return self.config.invocation_params.dir / option
+            return Path(self.config.invocation_params.dir, option)
         return self.config.rootpath / (self.config.getini("llmtape_dir") or "recordings")
 
     @pytest.hookimpl(tryfirst=True)
@@ -189,6 +189,7 @@ def _marker_options(item: pytest.Item) -> dict[str, Any]:
 @pytest.fixture
 def llmtape(request: pytest.FixtureRequest) -> Tape:
     """The llmtape tape of this test: its ``calls`` (key, endpoint, model, outcome) and mode."""
-    plugin: LlmtapePlugin = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
+    plugin = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
+    assert isinstance(plugin, LlmtapePlugin)
     plugin.tape.enabled = _marker_options(request.node).get("enabled", True)
     return plugin.tape

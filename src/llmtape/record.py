@@ -39,7 +39,8 @@ def live_request(request: httpx.Request) -> httpx.Request:
 
 def is_event_stream(response: httpx.Response) -> bool:
     """True for a server-sent-events response."""
-    return response.headers.get("content-type", "").startswith("text/event-stream")
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith("text/event-stream")
 
 
 def plain_response(live: httpx.Response, content: bytes) -> dict[str, Any]:

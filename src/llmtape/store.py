@@ -82,8 +82,7 @@ def parse(content: bytes, path: Path) -> dict[str, Any]:
         recording = orjson.loads(content)
     except orjson.JSONDecodeError as error:
         raise RecordingError(
-            f"llmtape: recording is not valid JSON ({error}); "
-            "delete it and re-record with `pytest --record`",
+            f"llmtape: recording is not valid JSON ({error}); delete it and re-record with `pytest --record`",
             path=str(path),
         ) from None
     if not (

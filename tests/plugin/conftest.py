@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import Server
 
-CHAT_TEST = '''
+CHAT_TEST = """
 import os
 
 import openai
@@ -27,7 +26,7 @@ def chat(content, stream=False):
 
 def test_chat():
     assert chat("hello").startswith("You said: hello")
-'''
+"""
 
 
 @dataclass

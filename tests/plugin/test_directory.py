@@ -20,9 +20,13 @@ def test_command_line_directory_is_relative_to_where_pytest_runs(project: Projec
     assert len(project.files(project.pytester.path / "cassettes" / "llm")) == 1
     assert project.files() == []
     # The miss command repeats the directory option.
-    project.pytester.makepyfile(test_chat=(project.pytester.path / "test_chat.py").read_text().replace("hello", "bye"))
+    project.pytester.makepyfile(
+        test_chat=(project.pytester.path / "test_chat.py").read_text().replace("hello", "bye")
+    )
     miss = project.pytester.runpytest("--llmtape-dir", "cassettes/llm")
-    miss.stdout.fnmatch_lines(["  to record it: pytest --record --llmtape-dir cassettes/llm test_chat.py::test_chat"])
+    miss.stdout.fnmatch_lines(
+        ["  to record it: pytest --record --llmtape-dir cassettes/llm test_chat.py::test_chat"]
+    )
 
 
 def test_ini_directory_is_relative_to_the_rootdir(project: Project) -> None:
@@ -39,7 +43,8 @@ def test_command_line_directory_beats_the_ini(project: Project) -> None:
 
 
 def test_marker_directory_applies_to_that_test_only(project: Project) -> None:
-    project.pytester.makepyfile(test_marked='''
+    project.pytester.makepyfile(
+        test_marked="""
 import pytest
 
 from test_chat import chat
@@ -48,7 +53,11 @@ from test_chat import chat
 @pytest.mark.llmtape(dir="special")
 def test_special():
     assert chat("special").startswith("You said: special")
-''')
+"""
+    )
     project.pytester.runpytest("--record").assert_outcomes(passed=2)
-    assert [f["request"]["body"]["messages"][0]["content"] for f in project.files(project.pytester.path / "special")] == ["special"]
+    assert [
+        f["request"]["body"]["messages"][0]["content"]
+        for f in project.files(project.pytester.path / "special")
+    ] == ["special"]
     assert [f["request"]["body"]["messages"][0]["content"] for f in project.files()] == ["hello"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.plugin.conftest import Project
 
-FIXTURE_TEST = '''
+FIXTURE_TEST = """
 from test_chat import chat
 
 
@@ -22,13 +22,17 @@ def test_calls(llmtape):
 
 def test_calls_are_per_test(llmtape):
     assert llmtape.calls == []
-'''
+"""
 
 
 def test_fixture_reports_recorded_then_replayed_calls(project: Project) -> None:
-    project.pytester.makepyfile(test_uses_llmtape=FIXTURE_TEST.replace("EXPECTED", '"recorded"').replace("MODE", '"record"'))
+    project.pytester.makepyfile(
+        test_uses_llmtape=FIXTURE_TEST.replace("EXPECTED", '"recorded"').replace("MODE", '"record"')
+    )
     project.pytester.runpytest("--record", "test_uses_llmtape.py").assert_outcomes(passed=2)
-    project.pytester.makepyfile(test_uses_llmtape=FIXTURE_TEST.replace("EXPECTED", '"replayed"').replace("MODE", '"replay"'))
+    project.pytester.makepyfile(
+        test_uses_llmtape=FIXTURE_TEST.replace("EXPECTED", '"replayed"').replace("MODE", '"replay"')
+    )
     project.pytester.runpytest("test_uses_llmtape.py").assert_outcomes(passed=2)
 
 

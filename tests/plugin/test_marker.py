@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.plugin.conftest import Project
 
-MARKED = '''
+MARKED = """
 import pytest
 
 from test_chat import chat
@@ -20,7 +19,7 @@ def test_marked():
 @pytest.mark.llmtape(enabled=False)
 def test_disabled():
     assert chat("disabled").startswith("You said: disabled")
-'''
+"""
 
 
 def test_enabled_false_lets_the_call_through_untouched_even_in_replay(project: Project) -> None:
@@ -44,14 +43,16 @@ def test_with_autouse_off_only_marked_tests_are_intercepted(project: Project) ->
 
 def test_requesting_the_fixture_opts_a_test_in(project: Project) -> None:
     project.pytester.makeini("[pytest]\nllmtape_autouse = false\n")
-    project.pytester.makepyfile(test_uses_llmtape='''
+    project.pytester.makepyfile(
+        test_uses_llmtape="""
 from test_chat import chat
 
 
 def test_with_fixture(llmtape):
     chat("via fixture")
     assert [c.outcome for c in llmtape.calls] == ["recorded"]
-''')
+"""
+    )
     project.pytester.runpytest("--record", "test_uses_llmtape.py").assert_outcomes(passed=1)
     assert len(project.files()) == 1
 
@@ -65,7 +66,8 @@ def test_ini_endpoints_replace_the_defaults(project: Project) -> None:
 
 
 def test_marker_endpoints_apply_to_that_test(project: Project) -> None:
-    project.pytester.makepyfile(test_marked='''
+    project.pytester.makepyfile(
+        test_marked="""
 import pytest
 
 from test_chat import chat
@@ -74,7 +76,8 @@ from test_chat import chat
 @pytest.mark.llmtape(endpoints=["POST */embeddings"])
 def test_chat_not_intercepted():
     assert chat("free").startswith("You said: free")
-''')
+"""
+    )
     project.pytester.runpytest("test_marked.py").assert_outcomes(passed=1)
     assert project.server.served() == 1
 
@@ -82,20 +85,25 @@ def test_chat_not_intercepted():
 @pytest.mark.parametrize(
     ("marker", "message"),
     [
-        ('llmtape(mode="live")', "unknown llmtape marker option(s) ['mode']; use ['dir', 'enabled', 'endpoints']"),
+        (
+            'llmtape(mode="live")',
+            "unknown llmtape marker option(s) ['mode']; use ['dir', 'enabled', 'endpoints']",
+        ),
         ('llmtape("x")', "the llmtape marker takes keyword arguments only"),
         ('llmtape(endpoints=["chat"])', "endpoint pattern 'chat' is not 'METHOD PATH-GLOB'"),
     ],
 )
 def test_marker_mistakes_are_reported_in_one_line(project: Project, marker: str, message: str) -> None:
-    project.pytester.makepyfile(test_bad=f'''
+    project.pytester.makepyfile(
+        test_bad=f"""
 import pytest
 
 
 @pytest.mark.{marker}
 def test_bad():
     pass
-''')
+"""
+    )
     result = project.pytester.runpytest("test_bad.py")
     assert result.ret != 0
     assert message in result.stdout.str() + result.stderr.str()
@@ -105,4 +113,6 @@ def test_bad_ini_endpoints_are_a_usage_error(project: Project) -> None:
     project.pytester.makeini("[pytest]\nllmtape_endpoints =\n    /v1/chat/completions\n")
     result = project.pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: llmtape: endpoint pattern '/v1/chat/completions' is not 'METHOD PATH-GLOB'*"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: llmtape: endpoint pattern '/v1/chat/completions' is not 'METHOD PATH-GLOB'*"]
+    )

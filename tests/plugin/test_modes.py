@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.plugin.conftest import Project
 
 
 def test_replay_is_the_default_and_a_miss_fails_without_touching_the_server(project: Project) -> None:
     result = project.pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*llmtape: no recording for POST *", "llmtape: 0 replayed, 0 recorded, 1 missing"])
+    result.stdout.fnmatch_lines(
+        ["*llmtape: no recording for POST *", "llmtape: 0 replayed, 0 recorded, 1 missing"]
+    )
     assert project.server.served() == 0
     assert project.files() == []
 
@@ -72,8 +73,14 @@ def test_command_line_beats_environment_beats_ini(project: Project, monkeypatch:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--llmtape-mode=replay-all"], "ERROR: llmtape: --llmtape-mode is 'replay-all'; use one of: replay, record, rewrite, live"),
-        (["--record", "--llmtape-mode=live"], "ERROR: llmtape: --record conflicts with --llmtape-mode=live; pass only one of them"),
+        (
+            ["--llmtape-mode=replay-all"],
+            "ERROR: llmtape: --llmtape-mode is 'replay-all'; use one of: replay, record, rewrite, live",
+        ),
+        (
+            ["--record", "--llmtape-mode=live"],
+            "ERROR: llmtape: --record conflicts with --llmtape-mode=live; pass only one of them",
+        ),
     ],
 )
 def test_a_bad_mode_is_a_usage_error_in_one_line(project: Project, args: list[str], message: str) -> None:
@@ -82,8 +89,12 @@ def test_a_bad_mode_is_a_usage_error_in_one_line(project: Project, args: list[st
     assert message in result.stderr.lines
 
 
-def test_a_bad_mode_in_the_environment_is_a_usage_error(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_mode_in_the_environment_is_a_usage_error(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LLMTAPE_MODE", "sometimes")
     result = project.pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: llmtape: the environment variable LLMTAPE_MODE is 'sometimes'; use one of: *"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: llmtape: the environment variable LLMTAPE_MODE is 'sometimes'; use one of: *"]
+    )

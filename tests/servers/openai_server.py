@@ -17,6 +17,7 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 MODEL = "gpt-4o-2024-08-06"
 FINGERPRINT = "fp_f64f290af2"
@@ -93,7 +94,12 @@ def stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
         chunks.append(chunk([_choice(_delta(tool_calls=[first]))]))
         arguments = tool_arguments(body)
         for start in range(0, len(arguments), 7):
-            piece = {"index": 0, "id": None, "function": {"arguments": arguments[start : start + 7], "name": None}, "type": None}
+            piece = {
+                "index": 0,
+                "id": None,
+                "function": {"arguments": arguments[start : start + 7], "name": None},
+                "type": None,
+            }
             chunks.append(chunk([_choice(_delta(tool_calls=[piece]))]))
         finish, pieces = "tool_calls", max(1, len(arguments) // 7)
     else:
@@ -109,11 +115,24 @@ def stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 def completion(body: dict[str, Any]) -> dict[str, Any]:
     """A whole (non-streamed) ChatCompletion."""
-    message: dict[str, Any] = {"content": None, "refusal": None, "role": "assistant", "annotations": [],
-                               "audio": None, "function_call": None, "tool_calls": None}
+    message: dict[str, Any] = {
+        "content": None,
+        "refusal": None,
+        "role": "assistant",
+        "annotations": [],
+        "audio": None,
+        "function_call": None,
+        "tool_calls": None,
+    }
     if wants_tool(body):
         name = body["tools"][0]["function"]["name"]
-        message["tool_calls"] = [{"id": f"call_{uuid.uuid4().hex[:24]}", "function": {"arguments": tool_arguments(body), "name": name}, "type": "function"}]
+        message["tool_calls"] = [
+            {
+                "id": f"call_{uuid.uuid4().hex[:24]}",
+                "function": {"arguments": tool_arguments(body), "name": name},
+                "type": "function",
+            }
+        ]
         finish = "tool_calls"
     else:
         message["content"], finish = reply_text(body), "stop"
@@ -130,27 +149,57 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"openai_server: {format % args}\n")
 
+    @property
+    def route(self) -> str:
+        return urlsplit(self.path).path
+
     def do_GET(self) -> None:
-        if self.path == "/stats":
+        if self.route == "/stats":
             return self._json(200, {"served": Handler.served})
         Handler.served += 1
-        if self.path.endswith("/models"):
-            return self._json(200, {"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "system"}]})
+        if self.route.endswith("/models"):
+            return self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "system"}],
+                },
+            )
         self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
 
     def do_POST(self) -> None:
         Handler.served += 1
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
         if not self.headers.get("authorization", "").startswith("Bearer "):
-            return self._json(401, {"error": {"message": "Missing API key", "type": "invalid_request_error", "code": "invalid_api_key"}})
-        if self.path.endswith("/chat/completions"):
+            return self._json(
+                401,
+                {
+                    "error": {
+                        "message": "Missing API key",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
+        if self.route.endswith("/chat/completions"):
             if body.get("stream"):
                 return self._stream(stream_chunks(body))
             return self._json(200, completion(body))
-        if self.path.endswith("/embeddings"):
+        if self.route.endswith("/embeddings"):
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-            data = [{"object": "embedding", "index": i, "embedding": [len(t) / 10, 0.5, -0.25]} for i, t in enumerate(inputs)]
-            return self._json(200, {"object": "list", "data": data, "model": body.get("model"), "usage": {"prompt_tokens": 3, "total_tokens": 3}})
+            data = [
+                {"object": "embedding", "index": i, "embedding": [len(t) / 10, 0.5, -0.25]}
+                for i, t in enumerate(inputs)
+            ]
+            return self._json(
+                200,
+                {
+                    "object": "list",
+                    "data": data,
+                    "model": body.get("model"),
+                    "usage": {"prompt_tokens": 3, "total_tokens": 3},
+                },
+            )
         self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
 
     def _json(self, status: int, payload: dict[str, Any]) -> None:

@@ -30,7 +30,10 @@ def test_command_line_beats_environment_beats_ini(
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"option": "replay-all"}, "--llmtape-mode is 'replay-all'; use one of: replay, record, rewrite, live"),
+        (
+            {"option": "replay-all"},
+            "--llmtape-mode is 'replay-all'; use one of: replay, record, rewrite, live",
+        ),
         ({"env": {"LLMTAPE_MODE": "x"}}, "the environment variable LLMTAPE_MODE is 'x'"),
         ({"ini": "y"}, "the ini option llmtape_mode is 'y'"),
         ({"option": "live", "record_flag": True}, "--record conflicts with --llmtape-mode=live"),

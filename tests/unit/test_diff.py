@@ -7,7 +7,11 @@ from llmtape.diff import json_diff
 
 def test_reports_every_differing_leaf_with_its_path() -> None:
     old = {"model": "m", "messages": [{"role": "user", "content": "A"}], "temperature": 0.5}
-    new = {"model": "m", "messages": [{"role": "user", "content": "B"}, {"role": "user", "content": "C"}], "top_p": 1}
+    new = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "B"}, {"role": "user", "content": "C"}],
+        "top_p": 1,
+    }
     assert json_diff(old, new) == [
         "body.messages[0].content: 'A' != 'B'",
         "body.messages[1]: <missing> != {'role': 'user', 'content': 'C'}",
@@ -24,4 +28,5 @@ def test_equal_values_have_no_difference_but_types_count() -> None:
 
 def test_long_values_are_shortened() -> None:
     (line,) = json_diff("x" * 500, "y")
-    assert len(line) < 120 and line.endswith("!= 'y'")
+    assert len(line) < 120
+    assert line.endswith("!= 'y'")

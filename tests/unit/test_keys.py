@@ -29,8 +29,10 @@ def test_golden_get_key_without_body() -> None:
 
 
 def test_key_is_sha256_of_the_documented_canonical_json() -> None:
-    material = '{"body":{"messages":[{"content":"Which planet has rings? ¿Saturno?","role":"user"}],' \
+    material = (
+        '{"body":{"messages":[{"content":"Which planet has rings? ¿Saturno?","role":"user"}],'
         '"model":"gpt-4o","stream":true,"temperature":0.7},"endpoint":"/v1/chat/completions","method":"POST"}'
+    )
     assert canonical_json(key_material("POST", "/v1/chat/completions", CHAT)) == material
     assert request_key("POST", "/v1/chat/completions", CHAT) == hashlib.sha256(material.encode()).hexdigest()
 
@@ -63,4 +65,6 @@ def test_any_change_of_method_path_or_body_changes_the_key(method: str, endpoint
 
 
 def test_method_case_does_not_matter() -> None:
-    assert request_key("post", "/v1/chat/completions", CHAT) == request_key("POST", "/v1/chat/completions", CHAT)
+    assert request_key("post", "/v1/chat/completions", CHAT) == request_key(
+        "POST", "/v1/chat/completions", CHAT
+    )

@@ -62,8 +62,10 @@ def test_only_allow_listed_headers_are_kept() -> None:
 @pytest.mark.parametrize(
     ("url", "stored"),
     [
-        ("https://x.openai.azure.com/openai/chat/completions?api-version=2024&api-key=abc",
-         "https://x.openai.azure.com/openai/chat/completions?api-version=2024"),
+        (
+            "https://x.openai.azure.com/openai/chat/completions?api-version=2024&api-key=abc",
+            "https://x.openai.azure.com/openai/chat/completions?api-version=2024",
+        ),
         ("https://g.example/v1/models?key=AIza123&token=t&Signature=s", "https://g.example/v1/models"),
         ("http://127.0.0.1:8089/v1/chat/completions", "http://127.0.0.1:8089/v1/chat/completions"),
     ],
@@ -73,12 +75,18 @@ def test_credentials_in_query_strings_are_removed(url: str, stored: str) -> None
 
 
 def test_file_layout_is_stable_indented_json_with_a_trailing_newline() -> None:
-    request = new_request("post", "http://h/v1/chat/completions?key=k", "/v1/chat/completions",
-                          {"authorization": "Bearer sk-1", "content-type": "application/json"},
-                          {"model": "m", "messages": []})
+    request = new_request(
+        "post",
+        "http://h/v1/chat/completions?key=k",
+        "/v1/chat/completions",
+        {"authorization": "Bearer sk-1", "content-type": "application/json"},
+        {"model": "m", "messages": []},
+    )
     text = dumps(new_recording(request, {"status": 200, "headers": {}, "is_streaming": False, "body": None}))
     assert text.endswith(b"}\n")
-    assert text.startswith(b'{\n  "request": {\n    "method": "POST",\n    "url": "http://h/v1/chat/completions"')
+    assert text.startswith(
+        b'{\n  "request": {\n    "method": "POST",\n    "url": "http://h/v1/chat/completions"'
+    )
     parsed = orjson.loads(text)
     assert list(parsed) == ["request", "response", "llmtape"]
     assert list(parsed["request"]) == ["method", "url", "endpoint", "headers", "body", "model"]

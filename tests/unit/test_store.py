@@ -42,7 +42,9 @@ def test_a_failed_write_keeps_the_old_file_and_removes_the_temp_file(tmp_path: P
     ("content", "problem"),
     [(b'{"request": {', "not valid JSON"), (b'{"request": {}}', "lacks its 'request' or 'response'")],
 )
-def test_a_broken_file_is_reported_with_its_path_and_the_fix(tmp_path: Path, content: bytes, problem: str) -> None:
+def test_a_broken_file_is_reported_with_its_path_and_the_fix(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
     (tmp_path / "bad.json").write_bytes(content)
     with pytest.raises(RecordingError) as error:
         Store(tmp_path).load("bad")
