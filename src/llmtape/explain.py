@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from llmtape.diff import json_diff
-from llmtape.store import Store
+from llmtape.store import Store, shown
 
 SHOWN_DIFFERENCES = 12
 
@@ -28,14 +28,14 @@ def miss_message(
     lines = [
         f"llmtape: no recording for {method} {url}" + (f" (model {model!r})" if model else ""),
         f"  key:      {key}",
-        f"  expected: {store.path(key)}",
+        f"  expected: {shown(store.path(key))}",
     ]
     found = closest(store, method, endpoint, body)
     if found is None:
-        lines.append(f"  closest:  no recording of {method} {endpoint} in {store.directory}")
+        lines.append(f"  closest:  no recording of {method} {endpoint} in {shown(store.directory)}")
     else:
         path, differences = found
-        lines.append(f"  closest:  {path}, whose body differs (recorded != sent) at:")
+        lines.append(f"  closest:  {shown(path)}, whose body differs (recorded != sent) at:")
         lines += [f"    {line}" for line in differences[:SHOWN_DIFFERENCES]]
         if len(differences) > SHOWN_DIFFERENCES:
             lines.append(f"    ... and {len(differences) - SHOWN_DIFFERENCES} more")

@@ -85,6 +85,7 @@ class LlmtapePlugin:
         self.tape = Tape(self.directory, mode=self.mode, endpoints=self.endpoints)
         self.stores: dict[Path, Store] = {self.directory: self.tape.store}
         self.totals: Counter[Outcome] = Counter()
+        self._reported = 0
 
     def _directory(self) -> Path:
         option = self.config.getoption("llmtape_dir")
@@ -132,25 +133,30 @@ class LlmtapePlugin:
 
     def _fail_on_problems(self, cause: BaseException | None) -> None:
         __tracebackhide__ = True
-        problems = [c for c in self.tape.problems() if c not in self._reported]
-        if problems:
-            self._reported.extend(problems)
-            raise pytest.fail.Exception(report(problems), pytrace=False) from cause
+        problems = self.tape.problems()[self._reported :]
+        if not problems:
+            return
+        self._reported += len(problems)
+        message = report(problems)
+        if cause is not None and (problems[0].error or "") not in str(cause):
+            message += f"\n\nThe test also raised {type(cause).__name__}: {cause}"
+        raise pytest.fail.Exception(message, pytrace=False) from None
 
     def _begin(self, item: pytest.Item) -> None:
         options = _marker_options(item)
-        self._reported: list[Any] = []
+        self._reported = 0
         self.tape.enabled = options.get("enabled", self.autouse or "llmtape" in _markers(item))
         self.tape.store = self._store(options.get("dir"))
         self.tape.endpoints = Endpoints(options["endpoints"]) if "endpoints" in options else self.endpoints
-        self.tape.fix = self._fix(item.nodeid)
+        self.tape.fix = self._command(item.nodeid, "--record")
+        self.tape.refix = self._command(item.nodeid, "--llmtape-mode=rewrite")
 
     def _store(self, directory: str | None) -> Store:
         path = self.config.rootpath / directory if directory else self.directory
         return self.stores.setdefault(path, Store(path))
 
-    def _fix(self, nodeid: str) -> str:
-        command = ["pytest", "--record"]
+    def _command(self, nodeid: str, mode_option: str) -> str:
+        command = ["pytest", mode_option]
         if self.config.getoption("llmtape_dir"):
             command += ["--llmtape-dir", self.config.getoption("llmtape_dir")]
         return shlex.join([*command, nodeid])

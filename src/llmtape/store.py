@@ -76,14 +76,22 @@ class Store:
                 yield path, recording
 
 
+def shown(path: Path) -> str:
+    """A path as a person wants to read it: relative to the working directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def parse(content: bytes, path: Path) -> dict[str, Any]:
     """Decode and shape-check a recording file, naming the file and the fix on failure."""
     try:
         recording = orjson.loads(content)
     except orjson.JSONDecodeError as error:
         raise RecordingError(
-            f"llmtape: recording is not valid JSON ({error}); delete it and re-record with `pytest --record`",
-            path=str(path),
+            f"llmtape: recording is not valid JSON ({error}); record it again",
+            path=shown(path),
         ) from None
     if not (
         isinstance(recording, dict)
@@ -91,8 +99,7 @@ def parse(content: bytes, path: Path) -> dict[str, Any]:
         and isinstance(recording.get("response"), dict)
     ):
         raise RecordingError(
-            "llmtape: recording lacks its 'request' or 'response' object; "
-            "delete it and re-record with `pytest --record`",
-            path=str(path),
+            "llmtape: recording lacks its 'request' or 'response' object; record it again",
+            path=shown(path),
         )
     return recording

@@ -72,12 +72,14 @@ class Tape:
         mode: Mode | str = Mode.REPLAY,
         endpoints: Endpoints | None = None,
         fix: str = "run again with LLMTAPE_MODE=record",
+        refix: str = "run again with LLMTAPE_MODE=rewrite",
     ) -> None:
         self.mode = Mode.parse(str(mode), source="mode")
         self.store = Store(directory)
         self.endpoints = endpoints or Endpoints()
         self.enabled = True
         self.fix = fix
+        self.refix = refix
         self.calls: list[Call] = []
         self._lock = threading.Lock()
 
@@ -180,11 +182,11 @@ class Tape:
             key="",
             path=Path(getattr(error, "path", "") or self.store.directory),
             outcome=Outcome.FAILED,
-            error=str(error),
+            error=f"{error}\n  to record it again: {self.refix}",
         )
         with self._lock:
             self.calls.append(call)
-        return error_response(FAILED_STATUS, "llmtape_error", str(error))
+        return error_response(FAILED_STATUS, "llmtape_error", call.error or "")
 
     def _log(self, incoming: _Incoming, outcome: Outcome, error: str | None = None) -> None:
         call = Call(
