@@ -98,8 +98,26 @@ class LlmtapePlugin:
         self.tape.__enter__()
 
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.tape.__exit__()
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:  # an xdist worker reports its counts to the controller
+            workeroutput["llmtape"] = {str(outcome): count for outcome, count in self.totals.items()}
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        counts = getattr(node, "workeroutput", {}).get("llmtape", {})
+        self.totals.update({Outcome(outcome): count for outcome, count in counts.items()})
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        # Marker mistakes stop the run before any test starts, like other usage errors.
+        for item in items:
+            options = _marker_options(item)
+            if "endpoints" in options:
+                try:
+                    Endpoints(options["endpoints"])
+                except ConfigError as error:
+                    raise pytest.UsageError(f"{error} (in the marker of {item.nodeid})") from None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT, Server
 
-BLOCK_SOCKETS = '''
+BLOCK_SOCKETS = """
 import socket
 
 attempts = []
@@ -26,7 +26,7 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     print(f"connection attempts: {len(attempts)}")
-'''
+"""
 
 
 def readme_example() -> str:

@@ -113,10 +113,12 @@ def test_a_broken_recording_fails_with_its_file_name_and_the_fix(project: Projec
     recorded.write_text(content)
     result = project.pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "llmtape: recording * record it again",
-        f"  file: recordings/{recorded.name}",
-        "  to record it again: pytest --llmtape-mode=rewrite test_chat.py::test_chat",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "llmtape: recording * record it again",
+            f"  file: recordings/{recorded.name}",
+            "  to record it again: pytest --llmtape-mode=rewrite test_chat.py::test_chat",
+        ]
+    )
     result.stdout.fnmatch_lines(["llmtape: 0 replayed, 0 recorded, 0 missing, 1 failed"])
     assert recorded.read_text() == content
