@@ -12,9 +12,9 @@ import httpx2
 import openai
 import pytest
 import respx
-from tests.conftest import NetworkGuard, Server
 
 import llmtape
+from tests.conftest import NetworkGuard, Server
 
 BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Tell me a joke"}], "stream": True}
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import openai
 import pytest
-from tests.conftest import NetworkGuard, Server
 
 import llmtape
+from tests.conftest import NetworkGuard, Server
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 TOOLS = [
