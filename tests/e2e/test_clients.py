@@ -158,3 +158,36 @@ def test_other_http_traffic_passes_through_and_respx_users_keep_their_mocks(
             assert httpx.get("https://weather.test/today").json() == {"sky": "blue"}
     assert active.calls == []
     assert server.served() == 1
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_record_mode_streams_through_before_the_stream_ends(
+    asynchronous: bool, server: Server, tmp_path: Path
+) -> None:
+    # The server sends one event, then waits until we ask it to go on: a recorder that
+    # drained the stream before handing it over would never show us that first event in time.
+    release = f"http://127.0.0.1:{server.port}/release"
+    kwargs: dict[str, Any] = {"model": "m", "messages": BODY["messages"], "stream": True}
+    kwargs["extra_headers"] = {"x-test-hold": "1"}
+
+    def sync_run() -> list[str]:
+        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        with client.chat.completions.create(**kwargs) as stream:
+            chunks = iter(stream)
+            first = next(chunks)
+            httpx.get(release)
+            return [first.id, *(c.id for c in chunks)]
+
+    async def async_run() -> list[str]:
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        async with await client.chat.completions.create(**kwargs) as stream:
+            chunks = aiter(stream)
+            first = await anext(chunks)
+            httpx.get(release)
+            return [first.id, *[c.id async for c in chunks]]
+
+    with llmtape.tape(tmp_path, mode="record"):
+        ids = asyncio.run(async_run()) if asynchronous else sync_run()
+    assert httpx.get(f"http://127.0.0.1:{server.port}/stats").json()["held"] is True
+    assert len(ids) > 3
+    assert len(list(tmp_path.glob("*.json"))) == 1

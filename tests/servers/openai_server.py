@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -145,6 +146,10 @@ def completion(body: dict[str, Any]) -> dict[str, Any]:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     served = 0
+    # With the request header `x-test-hold`, a stream pauses after its first event until
+    # GET /release; `held` tells whether the release came while the stream was paused.
+    release = threading.Event()
+    held: bool | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"openai_server: {format % args}\n")
@@ -155,7 +160,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.route == "/stats":
-            return self._json(200, {"served": Handler.served})
+            return self._json(200, {"served": Handler.served, "held": Handler.held})
+        if self.route == "/release":
+            Handler.release.set()
+            return self._json(200, {})
         Handler.served += 1
         if self.route.endswith("/models"):
             return self._json(
@@ -183,7 +191,7 @@ class Handler(BaseHTTPRequestHandler):
             )
         if self.route.endswith("/chat/completions"):
             if body.get("stream"):
-                return self._stream(stream_chunks(body))
+                return self._stream(stream_chunks(body), hold="x-test-hold" in self.headers)
             return self._json(200, completion(body))
         if self.route.endswith("/embeddings"):
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
@@ -212,14 +220,16 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _stream(self, chunks: list[dict[str, Any]]) -> None:
+    def _stream(self, chunks: list[dict[str, Any]], hold: bool = False) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("transfer-encoding", "chunked")
         self.send_header("set-cookie", "session=private-do-not-store")
         self.end_headers()
-        for chunk in chunks:
+        for index, chunk in enumerate(chunks):
             self._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+            if hold and index == 0:
+                Handler.held = Handler.release.wait(timeout=5)
         self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")
 

@@ -1,0 +1,70 @@
+"""llmtape.tape() outside pytest: modes from the argument or LLMTAPE_MODE, strict misses, nesting."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import openai
+import pytest
+
+import llmtape
+from tests.conftest import Server
+
+MESSAGES = [{"role": "user", "content": "script call"}]
+
+
+def ask(base_url: str) -> str | None:
+    client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
+    return client.chat.completions.create(model="m", messages=MESSAGES).choices[0].message.content
+
+
+def test_mode_comes_from_the_environment(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLMTAPE_MODE", "record")
+    with llmtape.tape(tmp_path) as recording:
+        answer = ask(server.base_url)
+    assert recording.mode == llmtape.Mode.RECORD
+    monkeypatch.delenv("LLMTAPE_MODE")
+    with llmtape.tape(tmp_path) as replay:
+        assert ask(server.base_url) == answer
+    assert replay.mode == llmtape.Mode.REPLAY
+    assert replay.counts()[llmtape.Outcome.REPLAYED] == 1
+
+
+def test_a_miss_raises_on_leaving_the_block_with_the_explanation(tmp_path: Path) -> None:
+    with pytest.raises(llmtape.MissingRecording) as error, llmtape.tape(tmp_path):
+        try:
+            ask("http://127.0.0.1:9/v1")
+        except openai.NotFoundError as not_found:
+            assert "llmtape: no recording" in str(not_found)
+    message = str(error.value)
+    assert message.startswith("llmtape: no recording for POST http://127.0.0.1:9/v1/chat/completions")
+    assert "to record it: run again with LLMTAPE_MODE=record" in message
+    assert error.value.path.endswith(f"{error.value.key}.json")
+
+
+def test_strict_false_leaves_misses_to_the_caller(tmp_path: Path) -> None:
+    with llmtape.tape(tmp_path, strict=False) as active:
+        with pytest.raises(openai.NotFoundError):
+            ask("http://127.0.0.1:9/v1")
+        asynchronous = openai.AsyncOpenAI(base_url="http://127.0.0.1:9/v1", api_key="k")
+        with pytest.raises(openai.NotFoundError):
+            asyncio.run(asynchronous.chat.completions.create(model="m", messages=MESSAGES))
+    assert [c.outcome for c in active.calls] == ["missing", "missing"]
+
+
+def test_an_inner_tape_takes_over_until_it_ends(server: Server, tmp_path: Path) -> None:
+    with llmtape.tape(tmp_path / "outer", mode="record") as outer:
+        with llmtape.tape(tmp_path / "inner", mode="live") as inner:
+            ask(server.base_url)
+        ask(server.base_url)
+    assert [c.outcome for c in inner.calls] == ["live"]
+    assert [c.outcome for c in outer.calls] == ["recorded"]
+    assert not (tmp_path / "inner").exists()
+
+
+def test_a_bad_mode_argument_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(llmtape.ConfigError, match="use one of: replay, record, rewrite, live"):
+        llmtape.Tape(tmp_path, mode="sometimes")
