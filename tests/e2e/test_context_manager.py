@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import openai
@@ -17,6 +18,13 @@ MESSAGES = [{"role": "user", "content": "script call"}]
 def ask(base_url: str) -> str | None:
     client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
     return client.chat.completions.create(model="m", messages=MESSAGES).choices[0].message.content
+
+
+def swallow_errors(call: Callable[[], object]) -> None:
+    try:
+        call()
+    except openai.APIError:
+        pass
 
 
 def test_mode_comes_from_the_environment(
@@ -35,10 +43,7 @@ def test_mode_comes_from_the_environment(
 
 def test_a_miss_raises_on_leaving_the_block_with_the_explanation(tmp_path: Path) -> None:
     with pytest.raises(llmtape.MissingRecording) as error, llmtape.tape(tmp_path):
-        try:
-            ask("http://127.0.0.1:9/v1")
-        except openai.NotFoundError as not_found:
-            assert "llmtape: no recording" in str(not_found)
+        swallow_errors(lambda: ask("http://127.0.0.1:9/v1"))
     message = str(error.value)
     assert message.startswith("llmtape: no recording for POST http://127.0.0.1:9/v1/chat/completions")
     assert "to record it: run again with LLMTAPE_MODE=record" in message
