@@ -35,9 +35,13 @@ def test_mode_comes_from_the_environment(
 
 
 def test_a_miss_raises_on_leaving_the_block_with_the_explanation(tmp_path: Path) -> None:
-    with pytest.raises(llmtape.MissingRecording) as error, llmtape.tape(tmp_path):
-        with contextlib.suppress(openai.NotFoundError):  # the script swallows the error
-            ask("http://127.0.0.1:9/v1")
+    # A script that swallows the client's error still learns of the miss when the block ends.
+    with (
+        pytest.raises(llmtape.MissingRecording) as error,
+        llmtape.tape(tmp_path),
+        contextlib.suppress(openai.NotFoundError),
+    ):
+        ask("http://127.0.0.1:9/v1")
     message = str(error.value)
     assert message.startswith("llmtape: no recording for POST http://127.0.0.1:9/v1/chat/completions")
     assert "to record it: run again with LLMTAPE_MODE=record" in message
