@@ -150,7 +150,7 @@ def test_other_http_traffic_passes_through_and_respx_users_keep_their_mocks(
 ) -> None:
     with llmtape.tape(tmp_path) as active:
         # Non-LLM paths reach the network untouched.
-        assert httpx.get(f"http://127.0.0.1:{server.port}/stats").json() == {"served": 0}
+        assert httpx.get(f"http://127.0.0.1:{server.port}/stats").json()["served"] == 0
         assert httpx2.get(f"http://127.0.0.1:{server.port}/v1/unknown").status_code == 404
         # A respx mock started inside still answers the requests llmtape leaves alone.
         with respx.mock(base_url="https://weather.test") as mock:
