@@ -19,7 +19,7 @@ from llmtape.config import Endpoints, Mode, resolve_mode
 from llmtape.errors import LlmtapeError, MissingRecording, UnsupportedRequest
 from llmtape.explain import miss_message
 from llmtape.keys import request_key
-from llmtape.record import aforward, arecord, forward, record
+from llmtape.record import Save, aforward, arecord, forward, record
 from llmtape.recording import new_recording, new_request
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
 from llmtape.store import Store
@@ -97,32 +97,47 @@ class Tape:
     def handle(self, request: httpx.Request) -> httpx.Response:
         """Answer an intercepted request from a sync client."""
         try:
-            incoming = self._incoming(request)
-            if self._should_replay(incoming):
-                return self._replay(incoming)
-            if self.mode is Mode.REPLAY:
-                return self._miss(incoming)
+            offline = self._offline(request)
+            if isinstance(offline, httpx.Response):
+                return offline
             if self.mode is Mode.LIVE:
-                self._log(incoming, Outcome.LIVE)
-                return forward(request)
-            return record(request, self._saver(incoming, request))
+                response = forward(request)
+            else:
+                response = record(request, self._saver(offline, request))
+            self._log(offline, self._live_outcome())
+            return response
         except LlmtapeError as error:
             return self._failed(request, error)
 
     async def ahandle(self, request: httpx.Request) -> httpx.Response:
         """Answer an intercepted request from an async client."""
         try:
-            incoming = self._incoming(request)
-            if self._should_replay(incoming):
-                return self._replay(incoming)
-            if self.mode is Mode.REPLAY:
-                return self._miss(incoming)
+            offline = self._offline(request)
+            if isinstance(offline, httpx.Response):
+                return offline
             if self.mode is Mode.LIVE:
-                self._log(incoming, Outcome.LIVE)
-                return await aforward(request)
-            return await arecord(request, self._saver(incoming, request))
+                response = await aforward(request)
+            else:
+                response = await arecord(request, self._saver(offline, request))
+            self._log(offline, self._live_outcome())
+            return response
         except LlmtapeError as error:
             return self._failed(request, error)
+
+    def _offline(self, request: httpx.Request) -> httpx.Response | _Incoming:
+        """The replayed or missing answer; or, when the mode calls the API, the parsed request."""
+        incoming = self._incoming(request)
+        if self.mode in (Mode.REPLAY, Mode.RECORD):
+            recording = self.store.load(incoming.key)
+            if recording is not None:
+                self._log(incoming, Outcome.REPLAYED)
+                return to_http(recording["response"])
+        if self.mode is Mode.REPLAY:
+            return self._miss(incoming)
+        return incoming
+
+    def _live_outcome(self) -> Outcome:
+        return Outcome.LIVE if self.mode is Mode.LIVE else Outcome.RECORDED
 
     def problems(self) -> list[Call]:
         """The calls that went wrong: misses and failures."""
@@ -136,17 +151,6 @@ class Tape:
         method, endpoint = request.method.upper(), request.url.path
         body = _json_body(request)
         return _Incoming(method, str(request.url), endpoint, body, request_key(method, endpoint, body))
-
-    def _should_replay(self, incoming: _Incoming) -> bool:
-        if self.mode not in (Mode.REPLAY, Mode.RECORD):
-            return False
-        return self.store.load(incoming.key) is not None
-
-    def _replay(self, incoming: _Incoming) -> httpx.Response:
-        recording = self.store.load(incoming.key)
-        assert recording is not None
-        self._log(incoming, Outcome.REPLAYED)
-        return to_http(recording["response"])
 
     def _miss(self, incoming: _Incoming) -> httpx.Response:
         message = miss_message(
@@ -162,8 +166,7 @@ class Tape:
         self._log(incoming, Outcome.MISSING, message)
         return error_response(MISSING_STATUS, "llmtape_missing_recording", message)
 
-    def _saver(self, incoming: _Incoming, request: httpx.Request) -> Any:
-        self._log(incoming, Outcome.RECORDED)
+    def _saver(self, incoming: _Incoming, request: httpx.Request) -> Save:
         stored_request = new_request(
             incoming.method, incoming.url, incoming.endpoint, request.headers, incoming.body
         )

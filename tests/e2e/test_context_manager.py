@@ -71,3 +71,10 @@ def test_an_inner_tape_takes_over_until_it_ends(server: Server, tmp_path: Path) 
 def test_a_bad_mode_argument_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(llmtape.ConfigError, match="use one of: replay, record, rewrite, live"):
         llmtape.Tape(tmp_path, mode="sometimes")
+
+
+def test_a_failed_live_call_is_neither_counted_nor_saved(tmp_path: Path) -> None:
+    with llmtape.tape(tmp_path, mode="record") as active, pytest.raises(openai.APIConnectionError):
+        ask("http://127.0.0.1:9/v1")  # nothing listens there
+    assert active.calls == []
+    assert list(tmp_path.iterdir()) == []
