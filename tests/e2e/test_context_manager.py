@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
@@ -77,4 +78,32 @@ def test_a_failed_live_call_is_neither_counted_nor_saved(tmp_path: Path) -> None
     with llmtape.tape(tmp_path, mode="record") as active, pytest.raises(openai.APIConnectionError):
         ask("http://127.0.0.1:9/v1")  # nothing listens there
     assert active.calls == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_body_that_is_not_json_fails_with_a_clear_error(tmp_path: Path) -> None:
+    with llmtape.tape(tmp_path, strict=False) as active:
+        response = httpx.post("http://127.0.0.1:9/v1/chat/completions", content=b"\x00not json")
+    assert response.status_code == 500
+    assert response.headers["x-should-retry"] == "false"
+    (call,) = active.calls
+    assert call.outcome == "failed"
+    assert call.error is not None
+    assert call.error.startswith("llmtape: the request body is not JSON, so it has no recording key;")
+    assert "request: POST http://127.0.0.1:9/v1/chat/completions" in call.error
+    assert "@pytest.mark.llmtape(enabled=False)" in call.error
+
+
+def test_async_live_mode_forwards_and_saves_nothing(server: Server, tmp_path: Path) -> None:
+    async def ask_async() -> str | None:
+        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        completion = await client.chat.completions.create(model="m", messages=MESSAGES)
+        return completion.choices[0].message.content
+
+    with llmtape.tape(tmp_path, mode="live") as active:
+        answer = asyncio.run(ask_async())
+    assert answer is not None
+    assert answer.startswith("You said: script call")
+    assert [c.outcome for c in active.calls] == ["live"]
+    assert server.served() == 1
     assert list(tmp_path.iterdir()) == []
