@@ -9,6 +9,7 @@ from typing import Any
 
 import openai
 import pytest
+from openai.types.chat import ChatCompletionChunk
 
 import llmtape
 from tests.conftest import NetworkGuard, Server
@@ -26,35 +27,31 @@ TOOLS = [
 ]
 
 
+def summarize(chunks: list[ChatCompletionChunk]) -> dict[str, Any]:
+    """What a streaming application takes from the chunks: text, tool arguments, finish, ids."""
+    text, tool_args, finish = [], [], None
+    for chunk in chunks:
+        for choice in chunk.choices:
+            text.append(choice.delta.content or "")
+            tool_args += [c.function.arguments or "" for c in choice.delta.tool_calls or [] if c.function]
+            finish = choice.finish_reason or finish
+    ids = {chunk.id for chunk in chunks}
+    return {"text": "".join(text), "args": "".join(tool_args), "finish": finish, "ids": ids}
+
+
 def stream_result(client: openai.OpenAI, **extra: Any) -> dict[str, Any]:
-    text, tool_args, finish, ids = [], [], None, set()
     with client.chat.completions.create(
         model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}, **extra
     ) as stream:
-        for chunk in stream:
-            ids.add(chunk.id)
-            for choice in chunk.choices:
-                text.append(choice.delta.content or "")
-                for call in choice.delta.tool_calls or []:
-                    tool_args.append(call.function.arguments if call.function else "")
-                finish = choice.finish_reason or finish
-    return {"text": "".join(text), "args": "".join(filter(None, tool_args)), "finish": finish, "ids": ids}
+        return summarize(list(stream))
 
 
 async def astream_result(client: openai.AsyncOpenAI, **extra: Any) -> dict[str, Any]:
-    text, tool_args, finish, ids = [], [], None, set()
     stream = await client.chat.completions.create(
         model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}, **extra
     )
     async with stream:
-        async for chunk in stream:
-            ids.add(chunk.id)
-            for choice in chunk.choices:
-                text.append(choice.delta.content or "")
-                for call in choice.delta.tool_calls or []:
-                    tool_args.append(call.function.arguments if call.function else "")
-                finish = choice.finish_reason or finish
-    return {"text": "".join(text), "args": "".join(filter(None, tool_args)), "finish": finish, "ids": ids}
+        return summarize([chunk async for chunk in stream])
 
 
 def plain_result(client: openai.OpenAI, **extra: Any) -> dict[str, Any]:
