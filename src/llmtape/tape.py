@@ -37,7 +37,7 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Call:
-    """One intercepted request and its outcome."""
+    """One intercepted request (its parsed JSON ``body`` included) and its outcome."""
 
     method: str
     url: str
@@ -46,6 +46,7 @@ class Call:
     key: str
     path: Path
     outcome: Outcome
+    body: Any = None
     error: str | None = None
 
 
@@ -200,6 +201,7 @@ class Tape:
             key=incoming.key,
             path=self.store.path(incoming.key),
             outcome=outcome,
+            body=incoming.body,
             error=error,
         )
         with self._lock:
