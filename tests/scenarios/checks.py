@@ -1,0 +1,93 @@
+"""What the memory scenarios assert: which messages each turn sent, and that answers came from the tape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from llmtape import Call
+from tests.scenarios.conversation import INTRODUCTION, SUMMARY_PROMPT, SYSTEM
+
+Messages = list[dict[str, Any]]
+
+
+def chat_calls(calls: list[Call]) -> list[Call]:
+    """The conversational calls, summarization calls left out."""
+    return [c for c in calls if not is_summary(c)]
+
+
+def chat_requests(calls: list[Call]) -> list[Messages]:
+    """The messages each conversational call sent."""
+    return [c.body["messages"] for c in chat_calls(calls)]
+
+
+def summary_calls(calls: list[Call]) -> list[Call]:
+    return [c for c in calls if is_summary(c)]
+
+
+def is_summary(call: Call) -> bool:
+    return bool(call.body["messages"]) and call.body["messages"][0]["content"] == SUMMARY_PROMPT
+
+
+def text(message: dict[str, Any]) -> str:
+    content = message.get("content") or ""
+    return content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+
+
+def recorded_answer(call: Call) -> str:
+    """The assistant text stored in the recording of a call, assembled from its chunks if streamed."""
+    response = json.loads(call.path.read_text())["response"]
+    if not response["is_streaming"]:
+        return text(response["body"]["__data__"]["choices"][0]["message"])
+    pieces = [
+        choice["delta"].get("content") or ""
+        for chunk in response["body"]
+        for choice in chunk["__data__"]["choices"]
+    ]
+    return "".join(pieces)
+
+
+def history(messages: Messages) -> Messages:
+    """What a request carried besides its system prompt and the new user turn."""
+    assert messages[0] == {"role": "system", "content": SYSTEM}, messages[0]
+    return messages[1:-1]
+
+
+def assert_turns(requests: list[Messages], turns: list[str]) -> None:
+    """Each request ends with the user turn it was made for."""
+    assert [r[-1] for r in requests] == [{"role": "user", "content": t} for t in turns]
+
+
+def assert_buffer(requests: list[Messages], turns: list[str], answers: list[str]) -> None:
+    """Every earlier turn and answer is sent again, in order."""
+    assert_turns(requests, turns)
+    for index, messages in enumerate(requests):
+        expected = [
+            m
+            for t, a in zip(turns[:index], answers[:index], strict=True)
+            for m in (("user", t), ("assistant", a))
+        ]
+        assert [(m["role"], text(m)) for m in history(messages)] == expected
+
+
+def assert_window(requests: list[Messages], turns: list[str], answers: list[str], k: int) -> None:
+    """Only the last ``k`` messages are sent: the last request no longer has the introduction."""
+    assert_turns(requests, turns)
+    for index, messages in enumerate(requests):
+        full = [
+            m
+            for t, a in zip(turns[:index], answers[:index], strict=True)
+            for m in (("user", t), ("assistant", a))
+        ]
+        assert [(m["role"], text(m)) for m in history(messages)] == full[-k:]
+    assert all(text(m) != INTRODUCTION for m in requests[-1])
+
+
+def assert_summary(requests: list[Messages], turns: list[str], summaries: list[str]) -> None:
+    """After the first turn, a request carries the latest summary and none of the earlier messages."""
+    assert_turns(requests, turns)
+    assert history(requests[0]) == []
+    for messages, summary in zip(requests[1:], summaries, strict=False):
+        (carried,) = history(messages)
+        assert carried["role"] == "system"
+        assert text(carried).endswith(summary)

@@ -1,0 +1,67 @@
+"""Scenario fixtures: the provider to record against, its clients, and the check that every call hit the tape.
+
+By default the scenarios record against the local model of ``scripts/local-llm``. Point them at
+a hosted provider with OPENAI_BASE_URL, OPENAI_API_KEY and LLMTAPE_SCENARIO_MODEL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import openai
+import pytest
+
+from llmtape import Outcome, Tape
+
+LOCAL_MODEL_URL = "http://127.0.0.1:8089/v1"
+LOCAL_MODEL = "smollm2-135m-instruct"
+
+# What each mode may do with a call; a miss is never acceptable.
+ALLOWED = {
+    "replay": {Outcome.REPLAYED},
+    "record": {Outcome.REPLAYED, Outcome.RECORDED},
+    "rewrite": {Outcome.RECORDED},
+    "live": {Outcome.LIVE},
+}
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Where the scenarios' LLM calls go when they are recorded."""
+
+    base_url: str
+    api_key: str
+    model: str
+
+
+@pytest.fixture(scope="session")
+def provider() -> Provider:
+    """The provider: the local model unless OPENAI_BASE_URL and LLMTAPE_SCENARIO_MODEL say otherwise."""
+    return Provider(
+        base_url=os.environ.get("OPENAI_BASE_URL", LOCAL_MODEL_URL),
+        api_key=os.environ.get("OPENAI_API_KEY", "unused-in-replay"),
+        model=os.environ.get("LLMTAPE_SCENARIO_MODEL", LOCAL_MODEL),
+    )
+
+
+@pytest.fixture
+def client(provider: Provider) -> openai.OpenAI:
+    """A sync openai client for the provider."""
+    return openai.OpenAI(base_url=provider.base_url, api_key=provider.api_key, max_retries=0)
+
+
+@pytest.fixture
+def async_client(provider: Provider) -> openai.AsyncOpenAI:
+    """An async openai client for the provider."""
+    return openai.AsyncOpenAI(base_url=provider.base_url, api_key=provider.api_key, max_retries=0)
+
+
+@pytest.fixture(autouse=True)
+def every_call_on_tape(llmtape: Tape) -> Iterator[Tape]:
+    """After each scenario: it made LLM calls, and each was answered as the mode allows (no miss)."""
+    yield llmtape
+    assert llmtape.calls, "the scenario made no LLM call"
+    outcomes = {call.outcome for call in llmtape.calls}
+    assert outcomes <= ALLOWED[llmtape.mode], f"{llmtape.mode} mode, but calls were {sorted(outcomes)}"

@@ -1,0 +1,125 @@
+"""The four memory strategies on the plain openai SDK, streamed and not, sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+
+import openai
+import pytest
+
+from llmtape import Tape
+from tests.scenarios.checks import (
+    assert_buffer,
+    assert_summary,
+    assert_turns,
+    assert_window,
+    chat_calls,
+    chat_requests,
+    history,
+    recorded_answer,
+    summary_calls,
+    text,
+)
+from tests.scenarios.conftest import Provider
+from tests.scenarios.conversation import INTRODUCTION, OTHER_TURNS, TOKEN_BUDGET, TURNS, WINDOW, count_tokens
+from tests.scenarios.memory_openai import (
+    AsyncChatbot,
+    BufferMemory,
+    Chatbot,
+    SummaryBufferMemory,
+    SummaryMemory,
+    WindowMemory,
+    summarizer,
+)
+
+STREAM = pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+
+
+def converse(bot: Chatbot | AsyncChatbot, stream: bool, session: str = "ankur") -> list[str]:
+    if isinstance(bot, AsyncChatbot):
+
+        async def run() -> list[str]:
+            return [await bot.ask(session, turn, stream=stream) for turn in TURNS]
+
+        return asyncio.run(run())
+    return [bot.ask(session, turn, stream=stream) for turn in TURNS]
+
+
+@STREAM
+def test_buffer_sends_the_whole_history(
+    client: openai.OpenAI, provider: Provider, llmtape: Tape, stream: bool
+) -> None:
+    answers = converse(Chatbot(client, provider.model, BufferMemory), stream)
+    assert_buffer(chat_requests(llmtape.calls), TURNS, answers)
+    assert answers[-1] == recorded_answer(chat_calls(llmtape.calls)[-1])
+
+
+@STREAM
+def test_async_buffer(
+    async_client: openai.AsyncOpenAI, provider: Provider, llmtape: Tape, stream: bool
+) -> None:
+    answers = converse(AsyncChatbot(async_client, provider.model), stream)
+    assert_buffer(chat_requests(llmtape.calls), TURNS, answers)
+    assert answers == [recorded_answer(call) for call in llmtape.calls]
+
+
+@STREAM
+def test_window_forgets_the_introduction(
+    client: openai.OpenAI, provider: Provider, llmtape: Tape, stream: bool
+) -> None:
+    answers = converse(Chatbot(client, provider.model, lambda: WindowMemory(k=WINDOW)), stream)
+    assert_window(chat_requests(llmtape.calls), TURNS, answers, WINDOW)
+    assert answers[-1] == recorded_answer(chat_calls(llmtape.calls)[-1])
+
+
+@STREAM
+def test_summary_replaces_the_history(
+    client: openai.OpenAI, provider: Provider, llmtape: Tape, stream: bool
+) -> None:
+    summarize = summarizer(client, provider.model)
+    answers = converse(Chatbot(client, provider.model, lambda: SummaryMemory(summarize)), stream)
+    summaries = [recorded_answer(call).strip() for call in summary_calls(llmtape.calls)]
+    assert len(summaries) == len(TURNS)
+    assert_summary(chat_requests(llmtape.calls), TURNS, summaries)
+    # Each summarization saw the previous summary and the turn just made.
+    first = summary_calls(llmtape.calls)[1].body["messages"][1]["content"]
+    assert summaries[0] in first
+    assert f"user: {TURNS[1]}" in first
+    assert f"assistant: {answers[1]}" in first
+
+
+@STREAM
+def test_summary_buffer_keeps_recent_turns_within_the_budget(
+    client: openai.OpenAI, provider: Provider, llmtape: Tape, stream: bool
+) -> None:
+    summarize = summarizer(client, provider.model)
+    memory = lambda: SummaryBufferMemory(summarize, budget=TOKEN_BUDGET)  # noqa: E731
+    answers = converse(Chatbot(client, provider.model, memory), stream)
+    requests = chat_requests(llmtape.calls)
+    assert_turns(requests, TURNS)
+    # Recent messages stay within the budget, and once the introduction is folded away,
+    # a summary of it is sent instead.
+    for messages in requests:
+        recent = [m for m in history(messages) if m["role"] != "system"]
+        assert sum(count_tokens(text(m)) for m in recent) <= TOKEN_BUDGET
+    assert summary_calls(llmtape.calls), "the budget never overflowed"
+    last = history(requests[-1])
+    assert last[0]["role"] == "system"
+    assert last[0]["content"].startswith("Summary of earlier conversation: ")
+    assert all(text(m) != INTRODUCTION for m in last)
+    assert answers[-1] == recorded_answer(chat_calls(llmtape.calls)[-1])
+
+
+def test_sessions_are_kept_apart(client: openai.OpenAI, provider: Provider, llmtape: Tape) -> None:
+    bot = Chatbot(client, provider.model, BufferMemory)
+    bot.ask("ankur", TURNS[0])
+    bot.ask("james", OTHER_TURNS[0])
+    bot.ask("ankur", TURNS[1])
+    bot.ask("james", OTHER_TURNS[1])
+    requests = chat_requests(llmtape.calls)
+    james = [r for r in requests if any(text(m) in OTHER_TURNS for m in r)]
+    ankur = [r for r in requests if r not in james]
+    assert len(james) == len(ankur) == 2
+    assert all(INTRODUCTION not in text(m) for r in james for m in r)
+    assert all(text(m) not in OTHER_TURNS for r in ankur for m in r)
+    assert len(history(james[-1])) == 2
