@@ -79,7 +79,7 @@ class SummaryBufferMemory:
     def add(self, user: Message, assistant: Message) -> None:
         self.messages += [user, assistant]
         overflow: list[Message] = []
-        while sum(count_tokens(m["content"]) for m in self.messages) > self.budget and len(self.messages) > 2:
+        while sum(count_tokens(m["content"]) for m in self.messages) > self.budget and self.messages:
             overflow += self.messages[:2]
             self.messages = self.messages[2:]
         if overflow:
