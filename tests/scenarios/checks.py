@@ -47,6 +47,34 @@ def recorded_answer(call: Call) -> str:
     return "".join(pieces)
 
 
+def recorded_tool_calls(call: Call) -> list[dict[str, str]]:
+    """The tool calls stored in the recording of a call; streamed ones put together from their deltas."""
+    response = json.loads(call.path.read_text())["response"]
+    if not response["is_streaming"]:
+        message = response["body"]["__data__"]["choices"][0]["message"]
+        return [{"id": c["id"], **c["function"]} for c in message["tool_calls"]]
+    calls: dict[int, dict[str, str]] = {}
+    for chunk in response["body"]:
+        for choice in chunk["__data__"]["choices"]:
+            for delta in choice["delta"].get("tool_calls") or []:
+                merged = calls.setdefault(delta["index"], {"id": "", "name": "", "arguments": ""})
+                merged["id"] = merged["id"] or delta.get("id") or ""
+                merged["name"] = merged["name"] or delta["function"].get("name") or ""
+                merged["arguments"] += delta["function"].get("arguments") or ""
+    return [calls[index] for index in sorted(calls)]
+
+
+def argument_pieces(call: Call) -> int:
+    """How many streamed chunks carried a piece of tool-call arguments."""
+    response = json.loads(call.path.read_text())["response"]
+    return sum(
+        bool(delta["function"].get("arguments"))
+        for chunk in response["body"]
+        for choice in chunk["__data__"]["choices"]
+        for delta in choice["delta"].get("tool_calls") or []
+    )
+
+
 def history(messages: Messages) -> Messages:
     """What a request carried besides its system prompt and the new user turn."""
     assert messages[0] == {"role": "system", "content": SYSTEM}, messages[0]
