@@ -121,12 +121,16 @@ class LlmtapePlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        self._settle()  # calls made between tests (collection, plugins) count, but belong to no test
         self._begin(item)
         try:
             return (yield)
         finally:
-            self.totals.update(call.outcome for call in self.tape.calls)
-            self.tape.calls = []
+            self._settle()
+
+    def _settle(self) -> None:
+        self.totals.update(call.outcome for call in self.tape.calls)
+        self.tape.calls = []
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -163,7 +167,8 @@ class LlmtapePlugin:
     def _begin(self, item: pytest.Item) -> None:
         options = _marker_options(item)
         self._reported = 0
-        self.tape.enabled = options.get("enabled", self.autouse or "llmtape" in _markers(item))
+        marked = item.get_closest_marker("llmtape") is not None
+        self.tape.enabled = options.get("enabled", self.autouse or marked)
         self.tape.store = self._store(options.get("dir"))
         self.tape.endpoints = Endpoints(options["endpoints"]) if "endpoints" in options else self.endpoints
         self.tape.fix = self._command(item.nodeid, "--record")
@@ -189,10 +194,6 @@ class LlmtapePlugin:
             terminalreporter.write_line(
                 "llmtape: run the failing tests again with --record to record the missing calls"
             )
-
-
-def _markers(item: pytest.Item) -> set[str]:
-    return {mark.name for mark in item.iter_markers()}
 
 
 def _marker_options(item: pytest.Item) -> dict[str, Any]:

@@ -83,6 +83,8 @@ class Tape:
         self.refix = refix
         self.calls: list[Call] = []
         self._lock = threading.Lock()
+        # Keys written while this tape was active: rewrite mode records each of them once.
+        self._written: set[str] = set()
 
     def __enter__(self) -> Tape:
         intercept.push(self)
@@ -128,7 +130,7 @@ class Tape:
     def _offline(self, request: httpx.Request) -> httpx.Response | _Incoming:
         """The replayed or missing answer; or, when the mode calls the API, the parsed request."""
         incoming = self._incoming(request)
-        if self.mode in (Mode.REPLAY, Mode.RECORD):
+        if self.mode in (Mode.REPLAY, Mode.RECORD) or incoming.key in self._written:
             recording = self.store.load(incoming.key)
             if recording is not None:
                 self._log(incoming, Outcome.REPLAYED)
@@ -174,6 +176,7 @@ class Tape:
 
         def save(response: dict[str, Any]) -> None:
             self.store.save(incoming.key, new_recording(stored_request, response))
+            self._written.add(incoming.key)
 
         return save
 

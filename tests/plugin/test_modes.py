@@ -99,3 +99,25 @@ def test_a_bad_mode_in_the_environment_is_a_usage_error(
     result.stderr.fnmatch_lines(
         ["ERROR: llmtape: the environment variable LLMTAPE_MODE is 'sometimes'; use one of: *"]
     )
+
+
+def test_rewrite_records_each_request_once_per_session(project: Project) -> None:
+    # Two tests send the same first request; the second must see what the first recorded,
+    # or a conversation continued from it would no longer match its recordings.
+    project.pytester.makepyfile(
+        test_twice="""
+from test_chat import chat
+
+
+def test_first():
+    chat("same")
+
+
+def test_second():
+    chat("same")
+"""
+    )
+    project.pytester.runpytest("--record", "test_twice.py").assert_outcomes(passed=2)
+    result = project.pytester.runpytest("--llmtape-mode=rewrite", "test_twice.py")
+    result.stdout.fnmatch_lines(["llmtape: 1 replayed, 1 recorded, 0 missing"])
+    assert project.server.served() == 2

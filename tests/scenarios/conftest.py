@@ -6,14 +6,16 @@ a hosted provider with OPENAI_BASE_URL, OPENAI_API_KEY and LLMTAPE_SCENARIO_MODE
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import openai
 import pytest
 
-from llmtape import Outcome, Tape
+from llmtape import Call, Outcome, Tape
 
 LOCAL_MODEL_URL = "http://127.0.0.1:8089/v1"
 LOCAL_MODEL = "smollm2-135m-instruct"
@@ -59,9 +61,21 @@ def async_client(provider: Provider) -> openai.AsyncOpenAI:
 
 
 @pytest.fixture(autouse=True)
-def every_call_on_tape(llmtape: Tape) -> Iterator[Tape]:
+def every_call_on_tape(llmtape: Tape, request: pytest.FixtureRequest) -> Iterator[Tape]:
     """After each scenario: it made LLM calls, and each was answered as the mode allows (no miss)."""
     yield llmtape
     assert llmtape.calls, "the scenario made no LLM call"
     outcomes = {call.outcome for call in llmtape.calls}
     assert outcomes <= ALLOWED[llmtape.mode], f"{llmtape.mode} mode, but calls were {sorted(outcomes)}"
+    if os.environ.get(TRANSCRIPT):
+        write_transcript(Path(os.environ[TRANSCRIPT]), request.node.nodeid, llmtape.calls)
+
+
+# The equivalence check compares what two runs sent: with LLMTAPE_TRANSCRIPT=FILE set, each
+# scenario appends its node id and the keys of its calls, in order, to FILE.
+TRANSCRIPT = "LLMTAPE_TRANSCRIPT"
+
+
+def write_transcript(path: Path, nodeid: str, calls: list[Call]) -> None:
+    with path.open("a", encoding="utf-8") as transcript:
+        transcript.write(json.dumps({"test": nodeid, "keys": [call.key for call in calls]}) + "\n")

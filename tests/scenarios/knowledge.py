@@ -66,7 +66,9 @@ TOOLS = [
                 "properties": {
                     "query": {
                         "type": "string",
-                        "description": "The query to search for. Can be a natural language sentence or keywords.",
+                        "description": (
+                            "The query to search for. Can be a natural language sentence or keywords."
+                        ),
                     }
                 },
                 "required": ["query"],
