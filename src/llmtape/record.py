@@ -12,11 +12,14 @@ from typing import Any
 import httpx
 
 from llmtape.intercept import live_extensions
+from llmtape.ndjson import LineDecoder
 from llmtape.recording import (
     DONE,
     RESPONSE_HEADERS,
     chunk_bytes,
+    is_ndjson,
     keep_headers,
+    line_bytes,
     typed,
     typed_chunk,
 )
@@ -37,10 +40,10 @@ def live_request(request: httpx.Request) -> httpx.Request:
     )
 
 
-def is_event_stream(response: httpx.Response) -> bool:
-    """True for a server-sent-events response."""
+def is_stream(response: httpx.Response) -> bool:
+    """True for a server-sent-events or NDJSON response, which is recorded event by event."""
     content_type: str = response.headers.get("content-type", "")
-    return content_type.startswith("text/event-stream")
+    return content_type.startswith("text/event-stream") or is_ndjson(response.headers)
 
 
 def plain_response(live: httpx.Response, content: bytes) -> dict[str, Any]:
@@ -50,12 +53,12 @@ def plain_response(live: httpx.Response, content: bytes) -> dict[str, Any]:
         "status": live.status_code,
         "headers": keep_headers(live.headers, RESPONSE_HEADERS),
         "is_streaming": False,
-        "body": typed(text) if text else None,
+        "body": typed(text, live.request.url.path) if text else None,
     }
 
 
 class StreamRecorder:
-    """Collects the events of a live stream and re-encodes each for the caller."""
+    """Collects the events (or NDJSON lines) of a live stream and re-encodes each for the caller."""
 
     def __init__(self, live: httpx.Response, save: Save) -> None:
         self.response: dict[str, Any] = {
@@ -63,21 +66,28 @@ class StreamRecorder:
             "headers": keep_headers(live.headers, RESPONSE_HEADERS),
             "is_streaming": True,
             "body": [],
-            "sse_done": False,
         }
-        self._decoder = Decoder()
+        self._endpoint = live.request.url.path
+        self._lines = LineDecoder() if is_ndjson(live.headers) else None
+        if self._lines is None:
+            self.response["sse_done"] = False
+        self._events = Decoder()
         self._save = save
         self._saved = False
 
     def feed(self, piece: bytes) -> Iterator[bytes]:
         """The caller's bytes for the events this piece completed."""
-        for event in self._decoder.feed(piece):
-            yield self._take(event)
+        if self._lines is not None:
+            yield from map(self._take_line, self._lines.feed(piece))
+        else:
+            yield from map(self._take, self._events.feed(piece))
 
     def finish(self) -> Iterator[bytes]:
         """The caller's bytes for a last unterminated event; then the recording is saved."""
-        for event in self._decoder.close():
-            yield self._take(event)
+        if self._lines is not None:
+            yield from map(self._take_line, self._lines.close())
+        else:
+            yield from map(self._take, self._events.close())
         self._save_once()
 
     def _save_once(self) -> None:
@@ -85,13 +95,18 @@ class StreamRecorder:
             self._saved = True
             self._save(self.response)
 
+    def _take_line(self, line: str) -> bytes:
+        chunk = typed(line, self._endpoint)
+        self.response["body"].append(chunk)
+        return line_bytes(chunk)
+
     def _take(self, event: Event) -> bytes:
         if event.data == DONE and event.event is None:
             # Clients stop reading at [DONE], so the stream is complete and saved here.
             self.response["sse_done"] = True
             self._save_once()
             return encode(event)
-        chunk = typed_chunk(event)
+        chunk = typed_chunk(event, self._endpoint)
         self.response["body"].append(chunk)
         return chunk_bytes(chunk)
 
@@ -160,7 +175,7 @@ def record(request: httpx.Request, save: Save) -> httpx.Response:
     """Send ``request`` live; return the response replay will give, saving it via ``save``."""
     client = httpx.Client()
     live = client.send(live_request(request), stream=True)
-    if is_event_stream(live):
+    if is_stream(live):
         return _streamed(live, _SyncTee(live, client, save))
     try:
         response = plain_response(live, live.read())
@@ -175,7 +190,7 @@ async def arecord(request: httpx.Request, save: Save) -> httpx.Response:
     """The async form of :func:`record`."""
     client = httpx.AsyncClient()
     live = await client.send(live_request(request), stream=True)
-    if is_event_stream(live):
+    if is_stream(live):
         return _streamed(live, _AsyncTee(live, client, save))
     try:
         response = plain_response(live, await live.aread())

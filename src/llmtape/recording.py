@@ -7,9 +7,9 @@ A recording is one JSON object::
      "llmtape":  {"format": 1}}
 
 A streamed body is a list of typed chunks ``{"__type__": ..., "__data__": ...}`` (plus
-``"__event__"`` when the server named the SSE event); a plain body is one typed object.
-``__type__`` names the SDK class the data parses as; ``json`` and ``text`` mark
-untyped JSON and non-JSON text.
+``"__event__"`` when the server named the SSE event), one per SSE event or NDJSON line; a
+plain body is one typed object. ``__type__`` names the SDK class the data parses as (see
+``typemap``); ``json`` and ``text`` mark untyped JSON and non-JSON text.
 """
 
 from __future__ import annotations
@@ -20,19 +20,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 
 from llmtape.sse import Event, encode
+from llmtape.typemap import TEXT_TYPE, type_name
 
 FORMAT_VERSION = 1
-JSON_TYPE = "json"
-TEXT_TYPE = "text"
 DONE = "[DONE]"
-
-# `object` field of an OpenAI-compatible payload -> the SDK class it parses as.
-OPENAI_TYPES = {
-    "chat.completion": "openai.types.chat.chat_completion.ChatCompletion",
-    "chat.completion.chunk": "openai.types.chat.chat_completion_chunk.ChatCompletionChunk",
-    "text_completion": "openai.types.completion.Completion",
-    "model": "openai.types.model.Model",
-}
 
 REQUEST_HEADERS = frozenset({"content-type"})
 RESPONSE_HEADERS = frozenset(
@@ -43,37 +34,26 @@ SECRET_QUERY_PARAMS = frozenset(
 )
 
 
-def type_name(data: Any) -> str:
-    """The ``__type__`` for a decoded JSON payload, from an explicit map."""
-    if isinstance(data, dict):
-        kind = data.get("object")
-        if isinstance(kind, str) and kind in OPENAI_TYPES:
-            return OPENAI_TYPES[kind]
-        if kind == "list" and _is_embedding_list(data):
-            return "openai.types.create_embedding_response.CreateEmbeddingResponse"
-    return JSON_TYPE
-
-
-def _is_embedding_list(data: dict[str, Any]) -> bool:
-    items = data.get("data")
-    return isinstance(items, list) and bool(items) and items[0].get("object") == "embedding"
-
-
-def typed(text: str) -> dict[str, Any]:
-    """Wrap one payload (a JSON document or plain text) as a typed object."""
+def typed(text: str, endpoint: str = "") -> dict[str, Any]:
+    """Wrap one payload (a JSON document or plain text) received from ``endpoint`` as a typed object."""
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError:
         return {"__type__": TEXT_TYPE, "__data__": text}
-    return {"__type__": type_name(data), "__data__": data}
+    return {"__type__": type_name(data, endpoint), "__data__": data}
 
 
-def typed_chunk(event: Event) -> dict[str, Any]:
+def typed_chunk(event: Event, endpoint: str = "") -> dict[str, Any]:
     """A stored chunk for one SSE event."""
-    chunk = typed(event.data)
+    chunk = typed(event.data, endpoint)
     if event.event is not None:
         chunk["__event__"] = event.event
     return chunk
+
+
+def is_ndjson(headers: Any) -> bool:
+    """True for a newline-delimited JSON stream (Ollama's native API)."""
+    return "ndjson" in str(headers.get("content-type", ""))
 
 
 def payload_text(item: dict[str, Any]) -> str:
@@ -88,8 +68,15 @@ def chunk_bytes(chunk: dict[str, Any]) -> bytes:
     return encode(Event(data=payload_text(chunk), event=chunk.get("__event__")))
 
 
+def line_bytes(chunk: dict[str, Any]) -> bytes:
+    """The NDJSON line one stored chunk replays as."""
+    return payload_text(chunk).encode("utf-8") + b"\n"
+
+
 def stream_bytes(response: dict[str, Any]) -> list[bytes]:
-    """Every SSE event of a streamed response, in order, ending in ``[DONE]`` when it did."""
+    """The pieces of a streamed response: SSE events ending in ``[DONE]`` when it did, or NDJSON lines."""
+    if is_ndjson(response.get("headers") or {}):
+        return [line_bytes(chunk) for chunk in response["body"]]
     pieces = [chunk_bytes(chunk) for chunk in response["body"]]
     if response.get("sse_done", True):
         pieces.append(encode(Event(data=DONE)))

@@ -1,9 +1,14 @@
-"""A small OpenAI-compatible HTTP server, run as its own process on 127.0.0.1 by the tests.
+"""A small LLM API server, run as its own process on 127.0.0.1 by the tests.
 
-It speaks the real wire format (the field set of gpt-4o chunks as recorded by llama-stack):
-SSE with chunked transfer encoding for ``stream: true``, a ChatCompletion otherwise, tool
-calls whose arguments arrive in pieces, and a fresh random id and timestamp on every call,
-as live APIs do. Replies are deterministic functions of the request so tests can assert them.
+It speaks the documented wire formats: OpenAI chat completions (the field set of gpt-4o chunks
+as recorded by llama-stack), legacy completions, embeddings, models and the Responses API;
+Anthropic Messages; Ollama's native NDJSON API. Streams go out with chunked transfer encoding,
+ids and timestamps are fresh on every call, as live APIs do, and replies are deterministic
+functions of the request so tests can assert them.
+
+Test hooks, by request header: ``x-test-status: N`` answers with that error status;
+``x-test-fail-first: N`` answers the first request with a given body with status N (and
+``retry-after: 0``), later ones normally; ``x-test-hold`` pauses a stream (see Handler).
 
     python -m tests.servers.openai_server [--port N]   # prints "PORT <n>" once listening
 """
@@ -17,8 +22,10 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
+
+from tests.servers import wire
 
 MODEL = "gpt-4o-2024-08-06"
 FINGERPRINT = "fp_f64f290af2"
@@ -175,25 +182,47 @@ class Handler(BaseHTTPRequestHandler):
             )
         self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
 
+    failed_once: ClassVar[set[str]] = set()
+
     def do_POST(self) -> None:
         Handler.served += 1
-        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-        if not self.headers.get("authorization", "").startswith("Bearer "):
-            return self._json(
-                401,
-                {
-                    "error": {
-                        "message": "Missing API key",
-                        "type": "invalid_request_error",
-                        "code": "invalid_api_key",
-                    }
-                },
-            )
-        if self.route.endswith("/chat/completions"):
+        raw = self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}"
+        body = json.loads(raw)
+        route = self.route
+        anthropic = route.endswith("/messages")
+        if not route.startswith("/api/") and not self._authorized(anthropic):
+            return self._error(401, "Missing API key", anthropic)
+        status = self._injected_status(route, raw)
+        if status:
+            return self._error(status, f"injected status {status}", anthropic, retry_after="0")
+        if route.endswith("/chat/completions"):
             if body.get("stream"):
                 return self._stream(stream_chunks(body), hold="x-test-hold" in self.headers)
             return self._json(200, completion(body))
-        if self.route.endswith("/embeddings"):
+        if anthropic:
+            return (
+                self._events(wire.anthropic_stream(body))
+                if body.get("stream")
+                else self._json(200, wire.anthropic_message(body))
+            )
+        if route.endswith("/responses"):
+            return (
+                self._events(wire.responses_stream(body))
+                if body.get("stream")
+                else self._json(200, wire.responses_object(body))
+            )
+        if route.endswith("/completions"):
+            if body.get("stream"):
+                return self._stream(wire.completion_chunks(body))
+            return self._json(200, wire.completion_object(body))
+        if route in ("/api/chat", "/api/generate"):
+            lines = wire.ollama_chat(body) if route == "/api/chat" else wire.ollama_generate(body)
+            if body.get("stream", True) is False:
+                return self._json(200, lines[0])
+            return self._ndjson(lines)
+        if route == "/api/embed":
+            return self._json(200, wire.ollama_embed(body))
+        if route.endswith("/embeddings"):
             inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
             data = [
                 {"object": "embedding", "index": i, "embedding": [len(t) / 10, 0.5, -0.25]}
@@ -210,9 +239,41 @@ class Handler(BaseHTTPRequestHandler):
             )
         self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
 
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
+    def _authorized(self, anthropic: bool) -> bool:
+        if anthropic:
+            return bool(self.headers.get("x-api-key"))
+        return self.headers.get("authorization", "").startswith("Bearer ")
+
+    def _injected_status(self, route: str, raw: bytes) -> int:
+        if "x-test-status" in self.headers:
+            return int(self.headers["x-test-status"])
+        if "x-test-fail-first" in self.headers:
+            seen = f"{route} {raw!r}"
+            if seen not in Handler.failed_once:
+                Handler.failed_once.add(seen)
+                return int(self.headers["x-test-fail-first"])
+        return 0
+
+    def _error(self, status: int, message: str, anthropic: bool, retry_after: str | None = None) -> None:
+        kinds = {
+            400: "invalid_request_error",
+            401: "authentication_error",
+            404: "not_found_error",
+            429: "rate_limit_error",
+            500: "api_error",
+            503: "overloaded_error",
+        }
+        kind = kinds.get(status, "api_error")
+        payload: dict[str, Any] = {"error": {"message": message, "type": kind, "code": None, "param": None}}
+        if anthropic:
+            payload = {"type": "error", "error": {"type": kind, "message": message}}
+        self._json(status, payload, {"retry-after": retry_after} if retry_after else {})
+
+    def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
         self.send_header("x-request-id", f"req_{uuid.uuid4().hex}")
@@ -231,6 +292,22 @@ class Handler(BaseHTTPRequestHandler):
             if hold and index == 0:
                 Handler.held = Handler.release.wait(timeout=5)
         self._write_chunk(b"data: [DONE]\n\n")
+        self._write_chunk(b"")
+
+    def _events(self, events: list[bytes]) -> None:
+        """A stream of ready-made SSE events, with no [DONE] (Anthropic, Responses)."""
+        self._send_stream("text/event-stream; charset=utf-8", events)
+
+    def _ndjson(self, lines: list[dict[str, Any]]) -> None:
+        self._send_stream("application/x-ndjson", [(json.dumps(line) + "\n").encode() for line in lines])
+
+    def _send_stream(self, content_type: str, pieces: list[bytes]) -> None:
+        self.send_response(200)
+        self.send_header("content-type", content_type)
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for piece in pieces:
+            self._write_chunk(piece)
         self._write_chunk(b"")
 
     def _write_chunk(self, data: bytes) -> None:

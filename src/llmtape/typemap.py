@@ -1,0 +1,109 @@
+"""Which SDK class a stored payload parses as: an explicit map, never an import of a string from a file.
+
+``type_name`` picks the ``__type__`` of a payload from its endpoint and its own discriminator
+(``object`` for OpenAI chat/completions/embeddings, ``type`` for Anthropic and the Responses
+API, the endpoint for Ollama). ``sdk_class`` imports only names listed in ``SDK_CLASSES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+JSON_TYPE = "json"
+TEXT_TYPE = "text"
+
+_OPENAI = "openai.types"
+OPENAI_OBJECTS = {
+    "chat.completion": f"{_OPENAI}.chat.chat_completion.ChatCompletion",
+    "chat.completion.chunk": f"{_OPENAI}.chat.chat_completion_chunk.ChatCompletionChunk",
+    "text_completion": f"{_OPENAI}.completion.Completion",
+    "model": f"{_OPENAI}.model.Model",
+    "response": f"{_OPENAI}.responses.response.Response",
+}
+_EVENTS = f"{_OPENAI}.responses"
+RESPONSES_EVENTS = {
+    "response.created": f"{_EVENTS}.response_created_event.ResponseCreatedEvent",
+    "response.in_progress": f"{_EVENTS}.response_in_progress_event.ResponseInProgressEvent",
+    "response.completed": f"{_EVENTS}.response_completed_event.ResponseCompletedEvent",
+    "response.failed": f"{_EVENTS}.response_failed_event.ResponseFailedEvent",
+    "response.incomplete": f"{_EVENTS}.response_incomplete_event.ResponseIncompleteEvent",
+    "response.output_item.added": f"{_EVENTS}.response_output_item_added_event.ResponseOutputItemAddedEvent",
+    "response.output_item.done": f"{_EVENTS}.response_output_item_done_event.ResponseOutputItemDoneEvent",
+    "response.content_part.added": (
+        f"{_EVENTS}.response_content_part_added_event.ResponseContentPartAddedEvent"
+    ),
+    "response.content_part.done": f"{_EVENTS}.response_content_part_done_event.ResponseContentPartDoneEvent",
+    "response.output_text.delta": f"{_EVENTS}.response_text_delta_event.ResponseTextDeltaEvent",
+    "response.output_text.done": f"{_EVENTS}.response_text_done_event.ResponseTextDoneEvent",
+    "response.function_call_arguments.delta": (
+        f"{_EVENTS}.response_function_call_arguments_delta_event.ResponseFunctionCallArgumentsDeltaEvent"
+    ),
+    "response.function_call_arguments.done": (
+        f"{_EVENTS}.response_function_call_arguments_done_event.ResponseFunctionCallArgumentsDoneEvent"
+    ),
+    "error": f"{_EVENTS}.response_error_event.ResponseErrorEvent",
+}
+ANTHROPIC_TYPES = {
+    "message": "anthropic.types.message.Message",
+    "message_start": "anthropic.types.raw_message_start_event.RawMessageStartEvent",
+    "message_delta": "anthropic.types.raw_message_delta_event.RawMessageDeltaEvent",
+    "message_stop": "anthropic.types.raw_message_stop_event.RawMessageStopEvent",
+    "content_block_start": "anthropic.types.raw_content_block_start_event.RawContentBlockStartEvent",
+    "content_block_delta": "anthropic.types.raw_content_block_delta_event.RawContentBlockDeltaEvent",
+    "content_block_stop": "anthropic.types.raw_content_block_stop_event.RawContentBlockStopEvent",
+}
+OLLAMA_ENDPOINTS = {
+    "/api/chat": "ollama.ChatResponse",
+    "/api/generate": "ollama.GenerateResponse",
+    "/api/embed": "ollama.EmbedResponse",
+}
+EMBEDDINGS = f"{_OPENAI}.create_embedding_response.CreateEmbeddingResponse"
+
+SDK_CLASSES = frozenset(
+    [
+        *OPENAI_OBJECTS.values(),
+        *RESPONSES_EVENTS.values(),
+        *ANTHROPIC_TYPES.values(),
+        *OLLAMA_ENDPOINTS.values(),
+        EMBEDDINGS,
+    ]
+)
+
+
+def type_name(data: Any, endpoint: str = "") -> str:
+    """The ``__type__`` of a decoded JSON payload received from ``endpoint``."""
+    if not isinstance(data, dict):
+        return JSON_TYPE
+    for suffix, name in OLLAMA_ENDPOINTS.items():
+        if endpoint.endswith(suffix):
+            return name
+    kind = data.get("type")
+    if endpoint.endswith("/messages") and kind in ANTHROPIC_TYPES:
+        return ANTHROPIC_TYPES[kind]
+    if endpoint.endswith("/responses") and kind in RESPONSES_EVENTS:
+        return RESPONSES_EVENTS[kind]
+    return _openai_object(data)
+
+
+def _openai_object(data: dict[str, Any]) -> str:
+    kind = data.get("object")
+    if isinstance(kind, str) and kind in OPENAI_OBJECTS:
+        return OPENAI_OBJECTS[kind]
+    items = data.get("data")
+    first = items[0] if isinstance(items, list) and items else None
+    if kind == "list" and isinstance(first, dict) and first.get("object") == "embedding":
+        return EMBEDDINGS
+    return JSON_TYPE
+
+
+def sdk_class(name: str) -> type[Any] | None:
+    """The SDK class named by a ``__type__``, if the map lists it and its SDK is installed."""
+    if name not in SDK_CLASSES:
+        return None
+    module, _, attribute = name.rpartition(".")
+    try:
+        found: type[Any] = getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError):
+        return None
+    return found
