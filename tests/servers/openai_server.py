@@ -240,9 +240,8 @@ class Handler(BaseHTTPRequestHandler):
         self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
 
     def _authorized(self, anthropic: bool) -> bool:
-        if anthropic:
-            return bool(self.headers.get("x-api-key"))
-        return self.headers.get("authorization", "").startswith("Bearer ")
+        bearer = self.headers.get("authorization", "").startswith("Bearer ")
+        return bearer or (anthropic and bool(self.headers.get("x-api-key")))
 
     def _injected_status(self, route: str, raw: bytes) -> int:
         if "x-test-status" in self.headers:
