@@ -22,14 +22,31 @@ def closest(store: Store, method: str, endpoint: str, body: Any) -> tuple[Path, 
 
 
 def miss_message(
-    *, method: str, url: str, model: Any, key: str, store: Store, body: Any, endpoint: str, fix: str
+    *,
+    method: str,
+    url: str,
+    model: Any,
+    key: str,
+    name: str,
+    occurrence: int,
+    store: Store,
+    body: Any,
+    endpoint: str,
+    fix: str,
 ) -> str:
     """The full explanation of a replay miss, ending with the command that records it."""
     lines = [
         f"llmtape: no recording for {method} {url}" + (f" (model {model!r})" if model else ""),
         f"  key:      {key}",
-        f"  expected: {shown(store.path(key))}",
+        f"  expected: {shown(store.path(name))}",
     ]
+    if occurrence > 1:
+        lines.append(
+            f"  repeat:   this test sent the same request {occurrence} times; "
+            f"the first {occurrence - 1} replayed, this one was never recorded"
+        )
+        lines.append(f"  to record it: {fix}")
+        return "\n".join(lines)
     found = closest(store, method, endpoint, body)
     if found is None:
         lines.append(f"  closest:  no recording of {method} {endpoint} in {shown(store.directory)}")

@@ -5,6 +5,8 @@ so the rule is pinned by golden tests and written down in the README:
 
     key = sha256(canonical_json({"method": METHOD, "endpoint": URL path, "body": normalize(body)}))
 
+In the per-test scope the material also holds ``"test": <pytest node id>``.
+
 ``normalize`` rounds every float to 5 decimals; ``canonical_json`` sorts object keys,
 uses ``(",", ":")`` separators and keeps non-ASCII characters as UTF-8.
 """
@@ -29,9 +31,10 @@ def normalize(value: Any) -> Any:
     return value
 
 
-def key_material(method: str, endpoint: str, body: Any) -> dict[str, Any]:
-    """The object whose canonical JSON is hashed into the key."""
-    return {"method": method.upper(), "endpoint": endpoint, "body": normalize(body)}
+def key_material(method: str, endpoint: str, body: Any, test: str | None = None) -> dict[str, Any]:
+    """The object whose canonical JSON is hashed into the key; ``test`` only in the per-test scope."""
+    material = {"method": method.upper(), "endpoint": endpoint, "body": normalize(body)}
+    return material if test is None else {**material, "test": test}
 
 
 def canonical_json(value: Any) -> str:
@@ -39,7 +42,12 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def request_key(method: str, endpoint: str, body: Any) -> str:
+def request_key(method: str, endpoint: str, body: Any, test: str | None = None) -> str:
     """The sha256 hex key of a request: the name of its recording file, without ``.json``."""
-    material = canonical_json(key_material(method, endpoint, body))
+    material = canonical_json(key_material(method, endpoint, body, test))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def file_name(key: str, occurrence: int) -> str:
+    """The file (no ``.json``) of the n-th identical request in a test: ``key``, ``key.2``, ..."""
+    return key if occurrence == 1 else f"{key}.{occurrence}"

@@ -16,7 +16,8 @@ from llmtape.errors import ConfigError
 from llmtape.store import Store
 from llmtape.tape import Outcome, Tape, report
 
-MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints"})
+MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints", "scope"})
+SCOPES = ("shared", "test")
 PLUGIN_NAME = "llmtape-session"
 
 
@@ -49,6 +50,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=True,
     )
     parser.addini(
+        "llmtape_scope",
+        "llmtape: 'shared' (default): one recording per request; 'test': the test id is part of the key.",
+        default="shared",
+    )
+    parser.addini(
         "llmtape_endpoints",
         "llmtape: 'METHOD PATH-GLOB' lines of the requests to intercept (default: LLM APIs).",
         type="linelist",
@@ -58,8 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "llmtape(enabled=True, dir=None, endpoints=None): per-test llmtape options: "
-        "intercept or not, another recordings directory, other endpoint patterns.",
+        "llmtape(enabled=True, dir=None, endpoints=None, scope=None): per-test llmtape options: "
+        "intercept or not, another recordings directory, other endpoint patterns, 'shared' or 'test' keys.",
     )
     try:
         plugin = LlmtapePlugin(config)
@@ -82,6 +88,7 @@ class LlmtapePlugin:
         self.directory = self._directory()
         self.autouse: bool = config.getini("llmtape_autouse")
         self.endpoints = Endpoints(config.getini("llmtape_endpoints") or DEFAULT_ENDPOINTS)
+        self.scope = _scope(config.getini("llmtape_scope"), "the ini option llmtape_scope")
         self.tape = Tape(self.directory, mode=self.mode, endpoints=self.endpoints)
         self.stores: dict[Path, Store] = {self.directory: self.tape.store}
         self.totals: Counter[Outcome] = Counter()
@@ -113,11 +120,13 @@ class LlmtapePlugin:
         # Marker mistakes stop the run before any test starts, like other usage errors.
         for item in items:
             options = _marker_options(item)
-            if "endpoints" in options:
-                try:
+            try:
+                if "endpoints" in options:
                     Endpoints(options["endpoints"])
-                except ConfigError as error:
-                    raise pytest.UsageError(f"{error} (in the marker of {item.nodeid})") from None
+                if "scope" in options:
+                    _scope(options["scope"], "the marker option scope")
+            except ConfigError as error:
+                raise pytest.UsageError(f"{error} (in the marker of {item.nodeid})") from None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -129,8 +138,7 @@ class LlmtapePlugin:
             self._settle()
 
     def _settle(self) -> None:
-        self.totals.update(call.outcome for call in self.tape.calls)
-        self.tape.calls = []
+        self.totals.update(call.outcome for call in self.tape.reset())
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -171,6 +179,8 @@ class LlmtapePlugin:
         self.tape.enabled = options.get("enabled", self.autouse or marked)
         self.tape.store = self._store(options.get("dir"))
         self.tape.endpoints = Endpoints(options["endpoints"]) if "endpoints" in options else self.endpoints
+        per_test = options.get("scope", self.scope) == "test"
+        self.tape.test_id = item.nodeid if per_test else None
         self.tape.fix = self._command(item.nodeid, "--record")
         self.tape.refix = self._command(item.nodeid, "--llmtape-mode=rewrite")
 
@@ -194,6 +204,12 @@ class LlmtapePlugin:
             terminalreporter.write_line(
                 "llmtape: run the failing tests again with --record to record the missing calls"
             )
+
+
+def _scope(value: str, source: str) -> str:
+    if value not in SCOPES:
+        raise ConfigError(f"llmtape: {source} is {value!r}; use 'shared' or 'test'")
+    return value
 
 
 def _marker_options(item: pytest.Item) -> dict[str, Any]:

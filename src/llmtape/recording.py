@@ -120,9 +120,12 @@ def new_request(method: str, url: str, endpoint: str, headers: Any, body: Any) -
     }
 
 
-def new_recording(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
-    """A whole recording, its keys in the documented order."""
-    return {"request": request, "response": response, "llmtape": {"format": FORMAT_VERSION}}
+def new_recording(
+    request: dict[str, Any], response: dict[str, Any], test_id: str | None = None
+) -> dict[str, Any]:
+    """A whole recording, its keys in the documented order; ``test_id`` in the per-test scope."""
+    head = {} if test_id is None else {"test_id": test_id}
+    return {**head, "request": request, "response": response, "llmtape": {"format": FORMAT_VERSION}}
 
 
 def dumps(recording: dict[str, Any]) -> bytes:

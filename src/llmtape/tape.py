@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from llmtape import intercept
 from llmtape.config import Endpoints, Mode, resolve_mode
 from llmtape.errors import LlmtapeError, MissingRecording, UnsupportedRequest
 from llmtape.explain import miss_message
-from llmtape.keys import request_key
+from llmtape.keys import file_name, request_key
 from llmtape.record import Save, aforward, arecord, forward, record
 from llmtape.recording import new_recording, new_request
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
@@ -57,6 +58,11 @@ class _Incoming:
     endpoint: str
     body: Any
     key: str
+    occurrence: int  # 1 for the first request with this key in the current test, 2 for a repeat...
+
+    @property
+    def name(self) -> str:
+        return file_name(self.key, self.occurrence)
 
     @property
     def model(self) -> Any:
@@ -74,6 +80,7 @@ class Tape:
         endpoints: Endpoints | None = None,
         fix: str = "run again with LLMTAPE_MODE=record",
         refix: str = "run again with LLMTAPE_MODE=rewrite",
+        test_id: str | None = None,
     ) -> None:
         self.mode = Mode.parse(str(mode), source="mode")
         self.store = Store(directory)
@@ -81,9 +88,12 @@ class Tape:
         self.enabled = True
         self.fix = fix
         self.refix = refix
+        # Set, the tape keys recordings per test (the per-test scope): the id is part of the key.
+        self.test_id = test_id
         self.calls: list[Call] = []
         self._lock = threading.Lock()
-        # Keys written while this tape was active: rewrite mode records each of them once.
+        self._occurrences: Counter[str] = Counter()
+        # Files written while this tape was active: rewrite mode records each of them once.
         self._written: set[str] = set()
 
     def __enter__(self) -> Tape:
@@ -130,8 +140,8 @@ class Tape:
     def _offline(self, request: httpx.Request) -> httpx.Response | _Incoming:
         """The replayed or missing answer; or, when the mode calls the API, the parsed request."""
         incoming = self._incoming(request)
-        if self.mode in (Mode.REPLAY, Mode.RECORD) or incoming.key in self._written:
-            recording = self.store.load(incoming.key)
+        if self.mode in (Mode.REPLAY, Mode.RECORD) or incoming.name in self._written:
+            recording = self.store.load(incoming.name)
             if recording is not None:
                 self._log(incoming, Outcome.REPLAYED)
                 return to_http(recording["response"])
@@ -141,6 +151,13 @@ class Tape:
 
     def _live_outcome(self) -> Outcome:
         return Outcome.LIVE if self.mode is Mode.LIVE else Outcome.RECORDED
+
+    def reset(self) -> list[Call]:
+        """Start a new test: forget the calls (returned) and how often each request was sent."""
+        with self._lock:
+            calls, self.calls = self.calls, []
+            self._occurrences.clear()
+        return calls
 
     def problems(self) -> list[Call]:
         """The calls that went wrong: misses and failures."""
@@ -153,10 +170,16 @@ class Tape:
     def _incoming(self, request: httpx.Request) -> _Incoming:
         method, endpoint = request.method.upper(), request.url.path
         body = _json_body(request)
-        return _Incoming(method, str(request.url), endpoint, body, request_key(method, endpoint, body))
+        key = request_key(method, endpoint, body, self.test_id)
+        with self._lock:
+            self._occurrences[key] += 1
+            occurrence = self._occurrences[key]
+        return _Incoming(method, str(request.url), endpoint, body, key, occurrence)
 
     def _miss(self, incoming: _Incoming) -> httpx.Response:
         message = miss_message(
+            occurrence=incoming.occurrence,
+            name=incoming.name,
             method=incoming.method,
             url=incoming.url,
             model=incoming.model,
@@ -175,8 +198,8 @@ class Tape:
         )
 
         def save(response: dict[str, Any]) -> None:
-            self.store.save(incoming.key, new_recording(stored_request, response))
-            self._written.add(incoming.key)
+            self.store.save(incoming.name, new_recording(stored_request, response, self.test_id))
+            self._written.add(incoming.name)
 
         return save
 
@@ -202,7 +225,7 @@ class Tape:
             endpoint=incoming.endpoint,
             model=incoming.model,
             key=incoming.key,
-            path=self.store.path(incoming.key),
+            path=self.store.path(incoming.name),
             outcome=outcome,
             body=incoming.body,
             error=error,
@@ -234,14 +257,16 @@ def tape(
     mode: Mode | str | None = None,
     endpoints: Endpoints | None = None,
     strict: bool = True,
+    test_id: str | None = None,
 ) -> Iterator[Tape]:
     """Record and replay LLM calls outside pytest.
 
     ``mode`` defaults to the ``LLMTAPE_MODE`` environment variable, else replay. With
     ``strict``, leaving the block raises :class:`MissingRecording` if any call missed.
+    ``test_id`` selects the per-test scope: the id becomes part of every key.
     """
     resolved = resolve_mode(option=mode, record_flag=False, env=os.environ, ini=None)
-    with Tape(directory, mode=resolved, endpoints=endpoints) as active:
+    with Tape(directory, mode=resolved, endpoints=endpoints, test_id=test_id) as active:
         yield active
     problems = active.problems()
     if strict and problems:
