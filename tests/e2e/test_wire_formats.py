@@ -146,9 +146,7 @@ def test_anthropic_messages_text_and_stream_helper(
     async def asynchronous_() -> tuple[Any, ...]:
         client = anthropic.AsyncAnthropic(base_url=base_url, api_key="k", max_retries=0)
         plain = await client.messages.create(model="claude-example", max_tokens=64, messages=messages)
-        async with client.messages.stream(
-            model="claude-example", max_tokens=64, messages=messages
-        ) as stream:
+        async with client.messages.stream(model="claude-example", max_tokens=64, messages=messages) as stream:
             pieces = [p async for p in stream.text_stream]
             final = await stream.get_final_message()
         raw = await client.messages.create(

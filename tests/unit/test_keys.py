@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from llmtape.keys import canonical_json, key_material, normalize, request_key
+from llmtape.keys import canonical_json, file_name, key_material, normalize, request_key
 
 CHAT = {
     "model": "gpt-4o",
@@ -68,3 +68,18 @@ def test_method_case_does_not_matter() -> None:
     assert request_key("post", "/v1/chat/completions", CHAT) == request_key(
         "POST", "/v1/chat/completions", CHAT
     )
+
+
+def test_golden_per_test_key() -> None:
+    # Per-test scope: the material gains "test": <node id>.
+    material = '{"body":null,"endpoint":"/v1/models","method":"GET","test":"tests/test_a.py::test_one[x]"}'
+    assert request_key("GET", "/v1/models", None, "tests/test_a.py::test_one[x]") == (
+        hashlib.sha256(material.encode()).hexdigest()
+    )
+    assert request_key("GET", "/v1/models", None, "tests/test_a.py::test_one[x]") == (
+        "cb808c72635f00810ab2fe28433c7a7cf5d153016cdbaafa229d0c068f638fbe"
+    )
+
+
+def test_repeats_of_a_request_get_numbered_files() -> None:
+    assert [file_name("abc", n) for n in (1, 2, 3)] == ["abc", "abc.2", "abc.3"]
