@@ -1,0 +1,5 @@
+"""``python -m llmtape``: the command-line tool."""
+
+from llmtape.cli import run
+
+run()

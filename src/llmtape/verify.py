@@ -1,0 +1,92 @@
+"""Checks of a recordings directory: each file parses, is named by its key, has well-formed
+chunks, and (where the SDK is installed) still matches the SDK's schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from llmtape.errors import RecordingError
+from llmtape.keys import request_key
+from llmtape.store import parse
+from llmtape.typemap import sdk_class
+
+
+def problems(path: Path, *, schema: bool = True) -> Iterator[str]:
+    """One line per problem of one recording file."""
+    try:
+        recording = parse(path.read_bytes(), path)
+    except RecordingError as error:
+        yield str(error).splitlines()[0]
+        return
+    yield from _name(path, recording)
+    response = recording["response"]
+    items = response.get("body") if response.get("is_streaming") else [response.get("body")]
+    if not isinstance(items, list):
+        yield "a streamed body must be a list of chunks"
+        return
+    # The same drift in many chunks is one line, naming the chunks it affects.
+    found: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        if item is None and not response.get("is_streaming"):
+            continue
+        if not (isinstance(item, dict) and isinstance(item.get("__type__"), str) and "__data__" in item):
+            found.setdefault("not a typed object {'__type__': ..., '__data__': ...}", []).append(index)
+        elif schema:
+            for line in drift(item["__type__"], item["__data__"]):
+                found.setdefault(line, []).append(index)
+    for line, indices in found.items():
+        yield f"{_where(indices) if response.get('is_streaming') else 'body'}: {line}"
+
+
+def _where(indices: list[int]) -> str:
+    if len(indices) == 1:
+        return f"chunk {indices[0]}"
+    if indices == list(range(indices[0], indices[-1] + 1)):
+        return f"chunks {indices[0]}-{indices[-1]}"
+    shown = ", ".join(map(str, indices[:3]))
+    return f"chunks {shown}" + (f" and {len(indices) - 3} more" if len(indices) > 3 else "")
+
+
+def _name(path: Path, recording: dict[str, Any]) -> Iterator[str]:
+    request = recording["request"]
+    key = request_key(
+        request.get("method", ""), request.get("endpoint", ""), request.get("body"), recording.get("test_id")
+    )
+    stem = path.name.removesuffix(".json")
+    base, _, occurrence = stem.partition(".")
+    if base != key or (occurrence and not occurrence.isdigit()):
+        yield f"file name does not match the stored request, whose key is {key}; run `llmtape rehash`"
+
+
+def drift(type_name: str, data: Any) -> list[str]:
+    """How ``data`` departs from the SDK class ``type_name``: validation errors and unknown fields."""
+    cls = sdk_class(type_name)
+    if cls is None or not issubclass(cls, BaseModel):
+        return []
+    try:
+        instance = cls.model_validate(data)
+    except ValidationError as error:
+        return [f"{_dotted(e['loc'])}: {e['msg']} (per {type_name})" for e in error.errors()]
+    return [f"{path}: field not in {type_name}" for path in _extra(instance, "")]
+
+
+def _extra(value: Any, prefix: str) -> Iterator[str]:
+    if isinstance(value, BaseModel):
+        for name in value.model_extra or {}:
+            yield f"{prefix}{name}"
+        for name in type(value).model_fields:
+            yield from _extra(getattr(value, name, None), f"{prefix}{name}.")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _extra(item, f"{prefix.rstrip('.')}[{index}].")
+
+
+def _dotted(location: tuple[Any, ...]) -> str:
+    return (
+        "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location).lstrip(".")
+        or "(root)"
+    )
