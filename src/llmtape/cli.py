@@ -108,7 +108,8 @@ def _verify(args: argparse.Namespace) -> int:
         print(line)
     broken = len({line.split(": ", 1)[0] for line in found})
     print(
-        f"llmtape: verified {len(files)} recordings in {args.dir}: {broken} with problems ({len(found)} in all)"
+        f"llmtape: verified {len(files)} recordings in {args.dir}: "
+        f"{broken} with problems ({len(found)} in all)"
     )
     return 1 if found else 0
 
