@@ -1,0 +1,60 @@
+"""llmtape verify: one line per problem, non-zero exit on any."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from llmtape.cli import main
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def copied(tmp_path: Path) -> Path:
+    """A copy of two of the project's own recordings: one streamed, one not."""
+    sources = sorted((ROOT / "recordings").glob("*.json"))
+    streamed = next(p for p in sources if json.loads(p.read_text())["response"]["is_streaming"])
+    whole = next(p for p in sources if not json.loads(p.read_text())["response"]["is_streaming"])
+    for path in (streamed, whole):
+        shutil.copy(path, tmp_path / path.name)
+    return tmp_path
+
+
+def run(directory: Path, capsys: pytest.CaptureFixture[str], *options: str) -> tuple[int, list[str]]:
+    code = main(["verify", "--dir", str(directory), *options])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_the_projects_recordings_verify_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines = run(ROOT / "recordings", capsys)
+    assert code == 0
+    assert lines[-1].endswith(": 0 with problems (0 in all)")
+
+
+def test_each_problem_is_one_line_naming_the_file(copied: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    streamed, whole = sorted(
+        copied.glob("*.json"), key=lambda p: not json.loads(p.read_text())["response"]["is_streaming"]
+    )
+    data = json.loads(streamed.read_text())
+    data["response"]["body"][1]["__data__"]["choices"][0]["delta"]["surprise"] = 1  # schema drift
+    data["response"]["body"][2]["__data__"]["choices"] = "not a list"  # a validation error
+    data["response"]["body"][3] = {"data": {}}  # not a typed chunk
+    streamed.write_text(json.dumps(data))
+    whole.rename(copied / ("0" * 64 + ".json"))  # a name that is not its key
+    (copied / "broken.json").write_text("{")
+    code, lines = run(copied, capsys)
+    assert code == 1
+    body = "\n".join(lines)
+    assert f"{streamed}: chunk 1: choices[0].delta.surprise: field not in openai.types.chat" in body
+    assert f"{streamed}: chunk 2: choices: Input should be a valid list" in body
+    assert f"{streamed}: chunk 3: not a typed object" in body
+    assert f"{copied / ('0' * 64 + '.json')}: file name does not match the stored request" in body
+    assert f"{copied / 'broken.json'}: llmtape: recording is not valid JSON" in body
+    assert lines[-1] == f"llmtape: verified 3 recordings in {copied}: 3 with problems (5 in all)"
+    # Without the schema check, only the structural problems remain.
+    code, lines = run(copied, capsys, "--no-schema")
+    assert code == 1
+    assert lines[-1] == f"llmtape: verified 3 recordings in {copied}: 3 with problems (3 in all)"
