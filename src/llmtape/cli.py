@@ -7,6 +7,7 @@ llmtape verify [--dir DIR] [--no-schema]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -116,4 +117,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 def run(argv: Any = None) -> None:
     """Console-script entry point."""
-    sys.exit(main(argv))
+    try:
+        sys.exit(main(argv))
+    except BrokenPipeError:  # the output went to `head` or a closed pager
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -6,7 +6,15 @@ import json
 from typing import Any
 
 from llmtape import Call
-from tests.scenarios.conversation import INTRODUCTION, SUMMARY_PROMPT, SYSTEM
+from tests.scenarios.conversation import (
+    INTRODUCTION,
+    OTHER_TURNS,
+    SUMMARY_PROMPT,
+    SYSTEM,
+    TOKEN_BUDGET,
+    TURNS,
+    count_tokens,
+)
 
 Messages = list[dict[str, Any]]
 
@@ -119,3 +127,28 @@ def assert_summary(requests: list[Messages], turns: list[str], summaries: list[s
         (carried,) = history(messages)
         assert carried["role"] == "system"
         assert text(carried).endswith(summary)
+
+
+def assert_summary_buffer(calls: list[Call]) -> None:
+    """Recent messages stay within the budget; once the introduction is folded away, its summary is sent."""
+    requests = chat_requests(calls)
+    assert_turns(requests, TURNS)
+    for messages in requests:
+        recent = [m for m in history(messages) if m["role"] != "system"]
+        assert sum(count_tokens(text(m)) for m in recent) <= TOKEN_BUDGET
+    assert summary_calls(calls), "the budget never overflowed"
+    last = history(requests[-1])
+    assert last[0]["role"] == "system"
+    assert last[0]["content"].startswith("Summary of earlier conversation: ")
+    assert all(text(m) != INTRODUCTION for m in last)
+
+
+def assert_sessions_apart(calls: list[Call]) -> None:
+    """Two interleaved sessions of two turns each: neither saw the other's messages."""
+    requests = chat_requests(calls)
+    james = [r for r in requests if any(text(m) in OTHER_TURNS for m in r)]
+    ankur = [r for r in requests if r not in james]
+    assert len(james) == len(ankur) == 2
+    assert all(INTRODUCTION not in text(m) for r in james for m in r)
+    assert all(text(m) not in OTHER_TURNS for r in ankur for m in r)
+    assert len(history(james[-1])) == len(history(ankur[-1])) == 2

@@ -9,24 +9,21 @@ import pytest
 from llmtape import Tape
 from tests.scenarios.checks import (
     assert_buffer,
+    assert_sessions_apart,
     assert_summary,
-    assert_turns,
+    assert_summary_buffer,
     assert_window,
     chat_calls,
     chat_requests,
-    history,
     recorded_answer,
     summary_calls,
-    text,
 )
 from tests.scenarios.conftest import Provider
 from tests.scenarios.conversation import (
-    INTRODUCTION,
     OTHER_TURNS,
     TOKEN_BUDGET,
     TURNS,
     WINDOW,
-    count_tokens,
 )
 from tests.scenarios.memory_langchain import (
     SummaryBufferMessageHistory,
@@ -92,15 +89,7 @@ def test_summary(llm: Any, llmtape: Tape, stream: bool) -> None:
 def test_summary_buffer(llm: Any, llmtape: Tape, stream: bool) -> None:
     make = lambda: SummaryBufferMessageHistory(llm=llm, budget=TOKEN_BUDGET)  # noqa: E731
     answers = converse(with_history(llm, sessions(make)), stream, {"session_id": "1"})
-    requests = chat_requests(llmtape.calls)
-    assert_turns(requests, TURNS)
-    for messages in requests:
-        recent = [m for m in history(messages) if m["role"] != "system"]
-        assert sum(count_tokens(text(m)) for m in recent) <= TOKEN_BUDGET
-    assert summary_calls(llmtape.calls), "the budget never overflowed"
-    last = history(requests[-1])
-    assert last[0]["content"].startswith("Summary of earlier conversation: ")
-    assert all(text(m) != INTRODUCTION for m in last)
+    assert_summary_buffer(llmtape.calls)
     assert answers[-1] == recorded_answer(chat_calls(llmtape.calls)[-1])
 
 
@@ -109,9 +98,4 @@ def test_sessions_are_kept_apart(llm: Any, llmtape: Tape) -> None:
     for ankur, james in zip(TURNS[:2], OTHER_TURNS, strict=True):
         converse(pipeline, False, {"session_id": "ankur"}, [ankur])
         converse(pipeline, False, {"session_id": "james"}, [james])
-    requests = chat_requests(llmtape.calls)
-    james = [r for r in requests if any(text(m) in OTHER_TURNS for m in r)]
-    ankur = [r for r in requests if r not in james]
-    assert len(james) == len(ankur) == 2
-    assert all(INTRODUCTION not in text(m) for r in james for m in r)
-    assert len(history(james[-1])) == len(history(ankur[-1])) == 2
+    assert_sessions_apart(llmtape.calls)

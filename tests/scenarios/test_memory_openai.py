@@ -10,18 +10,17 @@ import pytest
 from llmtape import Tape
 from tests.scenarios.checks import (
     assert_buffer,
+    assert_sessions_apart,
     assert_summary,
-    assert_turns,
+    assert_summary_buffer,
     assert_window,
     chat_calls,
     chat_requests,
-    history,
     recorded_answer,
     summary_calls,
-    text,
 )
 from tests.scenarios.conftest import Provider
-from tests.scenarios.conversation import INTRODUCTION, OTHER_TURNS, TOKEN_BUDGET, TURNS, WINDOW, count_tokens
+from tests.scenarios.conversation import OTHER_TURNS, TOKEN_BUDGET, TURNS, WINDOW
 from tests.scenarios.memory_openai import (
     AsyncChatbot,
     BufferMemory,
@@ -95,18 +94,7 @@ def test_summary_buffer_keeps_recent_turns_within_the_budget(
     summarize = summarizer(client, provider.model)
     memory = lambda: SummaryBufferMemory(summarize, budget=TOKEN_BUDGET)  # noqa: E731
     answers = converse(Chatbot(client, provider.model, memory), stream)
-    requests = chat_requests(llmtape.calls)
-    assert_turns(requests, TURNS)
-    # Recent messages stay within the budget, and once the introduction is folded away,
-    # a summary of it is sent instead.
-    for messages in requests:
-        recent = [m for m in history(messages) if m["role"] != "system"]
-        assert sum(count_tokens(text(m)) for m in recent) <= TOKEN_BUDGET
-    assert summary_calls(llmtape.calls), "the budget never overflowed"
-    last = history(requests[-1])
-    assert last[0]["role"] == "system"
-    assert last[0]["content"].startswith("Summary of earlier conversation: ")
-    assert all(text(m) != INTRODUCTION for m in last)
+    assert_summary_buffer(llmtape.calls)
     assert answers[-1] == recorded_answer(chat_calls(llmtape.calls)[-1])
 
 
@@ -116,10 +104,4 @@ def test_sessions_are_kept_apart(client: openai.OpenAI, provider: Provider, llmt
     bot.ask("james", OTHER_TURNS[0])
     bot.ask("ankur", TURNS[1])
     bot.ask("james", OTHER_TURNS[1])
-    requests = chat_requests(llmtape.calls)
-    james = [r for r in requests if any(text(m) in OTHER_TURNS for m in r)]
-    ankur = [r for r in requests if r not in james]
-    assert len(james) == len(ankur) == 2
-    assert all(INTRODUCTION not in text(m) for r in james for m in r)
-    assert all(text(m) not in OTHER_TURNS for r in ankur for m in r)
-    assert len(history(james[-1])) == 2
+    assert_sessions_apart(llmtape.calls)
