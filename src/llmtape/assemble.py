@@ -1,0 +1,226 @@
+"""A recording as a person reads it: the request's messages and the reply put together from its chunks.
+
+Handles the OpenAI chat, completions, embeddings, models and Responses formats, Anthropic Messages
+and Ollama's native API, streamed or not.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass
+class Reply:
+    """What the model answered."""
+
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish: str | None = None
+    usage: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def payloads(response: dict[str, Any]) -> list[Any]:
+    """The ``__data__`` of each chunk of a streamed response, or of its one body."""
+    body = response.get("body")
+    items = body if response.get("is_streaming") else [body]
+    return [item.get("__data__") for item in items or [] if isinstance(item, dict)]
+
+
+def reply(recording: dict[str, Any]) -> Reply:
+    """The reply of a recording, whatever its wire format."""
+    response = recording["response"]
+    data = [d for d in payloads(response) if isinstance(d, dict)]
+    if int(response.get("status", 200)) >= 400:
+        detail = data[0].get("error", data[0]) if data else {}
+        message = detail.get("message") if isinstance(detail, dict) else detail
+        return Reply(error=f"HTTP {response.get('status')}: {message or json.dumps(detail)}")
+    endpoint = recording["request"].get("endpoint", "")
+    for suffix, build in BUILDERS:
+        if endpoint.endswith(suffix):
+            return build(data)
+    return Reply(text=json.dumps(data[0])[:200] if data else "")
+
+
+def _chat(data: list[dict[str, Any]]) -> Reply:
+    result, calls = Reply(), dict[int, ToolCall]()
+    for item in data:
+        for choice in item.get("choices") or []:
+            part = choice.get("delta") or choice.get("message") or {}
+            result.text += part.get("content") or choice.get("text") or ""
+            result.reasoning += part.get("reasoning_content") or part.get("reasoning") or ""
+            for index, call in enumerate(part.get("tool_calls") or []):
+                merged = calls.setdefault(call.get("index", index), ToolCall("", "", ""))
+                function = call.get("function") or {}
+                merged.id = merged.id or call.get("id") or ""
+                merged.name = merged.name or function.get("name") or ""
+                merged.arguments += function.get("arguments") or ""
+            result.finish = choice.get("finish_reason") or result.finish
+        result.usage = item.get("usage") or result.usage
+    result.tool_calls = [calls[i] for i in sorted(calls)]
+    return result
+
+
+def _responses(data: list[dict[str, Any]]) -> Reply:
+    final = next(
+        (d["response"] for d in data if d.get("type") in ("response.completed", "response.incomplete")), None
+    )
+    if final is None and data and data[0].get("object") == "response":
+        final = data[0]
+    if final is None:  # a stream cut short: what the deltas said
+        return Reply(
+            text="".join(d.get("delta", "") for d in data if d.get("type") == "response.output_text.delta")
+        )
+    result = Reply(finish=final.get("status"), usage=final.get("usage"))
+    for item in final.get("output") or []:
+        if item.get("type") == "message":
+            result.text += "".join(c.get("text", "") for c in item.get("content") or [])
+        elif item.get("type") == "function_call":
+            result.tool_calls.append(
+                ToolCall(item.get("call_id", ""), item.get("name", ""), item.get("arguments", ""))
+            )
+        elif item.get("type") == "reasoning":
+            result.reasoning += "".join(s.get("text", "") for s in item.get("summary") or [])
+    return result
+
+
+def _anthropic(data: list[dict[str, Any]]) -> Reply:
+    result, blocks = Reply(), dict[int, dict[str, Any]]()
+    for item in data:
+        kind = item.get("type")
+        if kind == "message":
+            blocks.update(enumerate(item.get("content") or []))
+            result.finish, result.usage = item.get("stop_reason"), item.get("usage")
+        elif kind == "message_start":
+            result.usage = item["message"].get("usage")
+        elif kind == "content_block_start":
+            blocks[item["index"]] = {**item["content_block"], "partial": ""}
+        elif kind == "content_block_delta":
+            block, delta = blocks.setdefault(item["index"], {"type": "text", "text": ""}), item["delta"]
+            block["text"] = block.get("text", "") + delta.get("text", "")
+            block["thinking"] = block.get("thinking", "") + delta.get("thinking", "")
+            block["partial"] = block.get("partial", "") + delta.get("partial_json", "")
+        elif kind == "message_delta":
+            result.finish = item["delta"].get("stop_reason") or result.finish
+            result.usage = {**(result.usage or {}), **(item.get("usage") or {})}
+    for _, block in sorted(blocks.items()):
+        result.text += block.get("text", "") if block.get("type") == "text" else ""
+        result.reasoning += block.get("thinking", "") if block.get("type") == "thinking" else ""
+        if block.get("type") == "tool_use":
+            arguments = block.get("partial") or json.dumps(block.get("input") or {})
+            result.tool_calls.append(ToolCall(block.get("id", ""), block.get("name", ""), arguments))
+    return result
+
+
+def _ollama(data: list[dict[str, Any]]) -> Reply:
+    result = Reply()
+    for item in data:
+        message = item.get("message") or {}
+        result.text += message.get("content") or item.get("response") or ""
+        result.reasoning += message.get("thinking") or item.get("thinking") or ""
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            result.tool_calls.append(
+                ToolCall("", function.get("name", ""), json.dumps(function.get("arguments")))
+            )
+        if item.get("done"):
+            result.finish = item.get("done_reason")
+            result.usage = {
+                "prompt_eval_count": item.get("prompt_eval_count"),
+                "eval_count": item.get("eval_count"),
+            }
+    return result
+
+
+def _vectors(data: list[dict[str, Any]]) -> Reply:
+    item = data[0] if data else {}
+    vectors = [d.get("embedding") for d in item.get("data") or []] or item.get("embeddings") or []
+    size = len(vectors[0]) if vectors and isinstance(vectors[0], list) else 0
+    return Reply(text=f"{len(vectors)} embedding(s) of dimension {size}", usage=item.get("usage"))
+
+
+def _models(data: list[dict[str, Any]]) -> Reply:
+    models = [m.get("id", "") for m in (data[0].get("data") or [])] if data else []
+    return Reply(
+        text=f"{len(models)} model(s): {', '.join(models[:8])}" + (" ..." if len(models) > 8 else "")
+    )
+
+
+BUILDERS = [
+    ("/chat/completions", _chat),
+    ("/completions", _chat),
+    ("/responses", _responses),
+    ("/messages", _anthropic),
+    ("/api/chat", _ollama),
+    ("/api/generate", _ollama),
+    ("/api/embed", _vectors),
+    ("/embeddings", _vectors),
+    ("/models", _models),
+]
+
+
+def messages(request: dict[str, Any]) -> list[tuple[str, str]]:
+    """The request's conversation as (role, text) pairs, tool calls and results included."""
+    body = request.get("body") or {}
+    if not isinstance(body, dict):
+        return []
+    pairs: list[tuple[str, str]] = []
+    if body.get("system"):
+        pairs.append(("system", _text(body["system"])))
+    if body.get("instructions"):
+        pairs.append(("instructions", _text(body["instructions"])))
+    for message in body.get("messages") or _as_list(body.get("input")):
+        role = message.get("role") or message.get("type") or "?"
+        text = _text(message.get("content") or message.get("output") or message.get("arguments"))
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            text += f"\n-> {function.get('name')}({_text(function.get('arguments'))}) [{call.get('id', '')}]"
+        if message.get("tool_call_id"):
+            text = f"[{message['tool_call_id']}] {text}"
+        pairs.append((role, text.strip()))
+    if "prompt" in body:
+        pairs.append(("prompt", _text(body["prompt"])))
+    return pairs
+
+
+def tools(request: dict[str, Any]) -> list[str]:
+    """The names of the tools the request offered."""
+    body = request.get("body") or {}
+    offered = body.get("tools") if isinstance(body, dict) else None
+    return [t.get("name") or (t.get("function") or {}).get("name", "?") for t in offered or []]
+
+
+def _as_list(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    return [v for v in value or [] if isinstance(v, dict)]
+
+
+def _text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(_part(part) for part in content)
+    return json.dumps(content)
+
+
+def _part(part: Any) -> str:
+    if not isinstance(part, dict):
+        return str(part)
+    if part.get("type") == "tool_use":
+        return f"-> {part.get('name')}({json.dumps(part.get('input'))}) [{part.get('id', '')}]"
+    if part.get("type") == "tool_result":
+        return f"[{part.get('tool_use_id', '')}] {_text(part.get('content'))}"
+    return str(part.get("text", "")) or f"<{part.get('type', 'part')}>"
