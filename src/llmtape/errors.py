@@ -6,7 +6,8 @@ Every error says what happened, which request or file it concerns, and how to fi
     ├── ConfigError          a setting has a value llmtape cannot use
     ├── RecordingError       a recording file cannot be read or written
     ├── UnsupportedRequest   an intercepted request cannot be keyed
-    └── MissingRecording     replay found no recording for a request
+    ├── MissingRecording     replay found no recording for a request
+    └── SecretFound          a recording about to be written contains a credential
 """
 
 from __future__ import annotations
@@ -43,4 +44,18 @@ class MissingRecording(LlmtapeError):
     def __init__(self, message: str, *, key: str, path: str) -> None:
         super().__init__(message)
         self.key = key
+        self.path = path
+
+
+class SecretFound(LlmtapeError):
+    """A recording would contain something shaped like a credential; it was not written."""
+
+    def __init__(self, found: list[str], *, path: str) -> None:
+        super().__init__(
+            f"llmtape: refused to write a recording containing {', '.join(found)}\n"
+            f"  file: {path} (not written)\n"
+            "  fix: keep credentials out of request bodies and URLs, or export them as *_API_KEY,\n"
+            "  *_TOKEN or *_SECRET variables so llmtape redacts them; if the value is not secret,\n"
+            "  allow it for this test with @pytest.mark.llmtape(allow_secrets=True)"
+        )
         self.path = path

@@ -13,10 +13,11 @@ import pytest
 
 from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, resolve_mode
 from llmtape.errors import ConfigError
+from llmtape.secrets import environment_secrets
 from llmtape.store import Store
 from llmtape.tape import Outcome, Tape, report
 
-MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints", "scope"})
+MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints", "scope", "allow_secrets"})
 SCOPES = ("shared", "test")
 PLUGIN_NAME = "llmtape-session"
 
@@ -64,8 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "llmtape(enabled=True, dir=None, endpoints=None, scope=None): per-test llmtape options: "
-        "intercept or not, another recordings directory, other endpoint patterns, 'shared' or 'test' keys.",
+        "llmtape(enabled=True, dir=None, endpoints=None, scope=None, allow_secrets=False): per-test "
+        "llmtape options: intercept or not, another recordings directory, other endpoint patterns, "
+        "'shared' or 'test' keys, let credential-shaped values be recorded.",
     )
     try:
         plugin = LlmtapePlugin(config)
@@ -179,6 +181,8 @@ class LlmtapePlugin:
         self.tape.enabled = options.get("enabled", self.autouse or marked)
         self.tape.store = self._store(options.get("dir"))
         self.tape.endpoints = Endpoints(options["endpoints"]) if "endpoints" in options else self.endpoints
+        self.tape.allow_secrets = bool(options.get("allow_secrets", False))
+        self.tape.secrets = environment_secrets(os.environ)  # what the test's environment holds now
         per_test = options.get("scope", self.scope) == "test"
         self.tape.test_id = item.nodeid if per_test else None
         self.tape.fix = self._command(item.nodeid, "--record")

@@ -17,13 +17,14 @@ import orjson
 
 from llmtape import intercept
 from llmtape.config import Endpoints, Mode, resolve_mode
-from llmtape.errors import LlmtapeError, MissingRecording, UnsupportedRequest
+from llmtape.errors import LlmtapeError, MissingRecording, SecretFound, UnsupportedRequest
 from llmtape.explain import miss_message
 from llmtape.keys import file_name, request_key
 from llmtape.record import Save, aforward, arecord, forward, record
-from llmtape.recording import new_recording, new_request
+from llmtape.recording import dumps, new_recording, new_request
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
-from llmtape.store import Store
+from llmtape.secrets import credential_shapes, environment_secrets, redact
+from llmtape.store import Store, shown
 
 
 class Outcome(enum.StrEnum):
@@ -86,6 +87,8 @@ class Tape:
         self.store = Store(directory)
         self.endpoints = endpoints or Endpoints()
         self.enabled = True
+        self.secrets = environment_secrets(os.environ)
+        self.allow_secrets = False
         self.fix = fix
         self.refix = refix
         # Set, the tape keys recordings per test (the per-test scope): the id is part of the key.
@@ -169,12 +172,13 @@ class Tape:
 
     def _incoming(self, request: httpx.Request) -> _Incoming:
         method, endpoint = request.method.upper(), request.url.path
-        body = _json_body(request)
+        # Credentials from the environment never reach a key or a file: they are redacted first.
+        body = redact(_json_body(request), self.secrets)
         key = request_key(method, endpoint, body, self.test_id)
         with self._lock:
             self._occurrences[key] += 1
             occurrence = self._occurrences[key]
-        return _Incoming(method, str(request.url), endpoint, body, key, occurrence)
+        return _Incoming(method, redact(str(request.url), self.secrets), endpoint, body, key, occurrence)
 
     def _miss(self, incoming: _Incoming) -> httpx.Response:
         message = miss_message(
@@ -198,7 +202,13 @@ class Tape:
         )
 
         def save(response: dict[str, Any]) -> None:
-            self.store.save(incoming.name, new_recording(stored_request, response, self.test_id))
+            recording = redact(new_recording(stored_request, response, self.test_id), self.secrets)
+            found = credential_shapes(dumps(recording).decode("utf-8"))
+            if found and not self.allow_secrets:
+                # Fails the test at its end; raising here would break the caller's stream midway.
+                self._failed(request, SecretFound(found, path=shown(self.store.path(incoming.name))))
+                return
+            self.store.save(incoming.name, recording)
             self._written.add(incoming.name)
 
         return save

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from llmtape.errors import RecordingError
 from llmtape.keys import request_key
+from llmtape.secrets import credential_shapes
 from llmtape.store import parse
 from llmtape.typemap import sdk_class
 
@@ -18,10 +19,13 @@ from llmtape.typemap import sdk_class
 def problems(path: Path, *, schema: bool = True) -> Iterator[str]:
     """One line per problem of one recording file."""
     try:
-        recording = parse(path.read_bytes(), path)
+        content = path.read_bytes()
+        recording = parse(content, path)
     except RecordingError as error:
         yield str(error).splitlines()[0]
         return
+    for secret in credential_shapes(content.decode("utf-8", errors="replace")):
+        yield f"secret-looking value: {secret}; remove it and record again"
     yield from _name(path, recording)
     response = recording["response"]
     items = response.get("body") if response.get("is_streaming") else [response.get("body")]

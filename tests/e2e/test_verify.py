@@ -58,3 +58,11 @@ def test_each_problem_is_one_line_naming_the_file(copied: Path, capsys: pytest.C
     code, lines = run(copied, capsys, "--no-schema")
     assert code == 1
     assert lines[-1] == f"llmtape: verified 3 recordings in {copied}: 3 with problems (3 in all)"
+
+
+def test_a_secret_looking_value_is_a_problem(copied: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = sorted(copied.glob("*.json"))[0]
+    path.write_text(path.read_text().replace('"model"', '"api_key": "sk-proj-' + "k" * 30 + '", "model"', 1))
+    code, lines = run(copied, capsys, "--no-schema")
+    assert code == 1
+    assert f"{path}: secret-looking value: OpenAI key sk-pro…; remove it and record again" in lines

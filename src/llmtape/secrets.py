@@ -1,0 +1,47 @@
+"""The secret gate: credentials are redacted before a recording is written, and a write that would
+still contain one is refused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+CREDENTIAL_VARIABLE = re.compile(r".+_(API_KEY|TOKEN|SECRET)$")
+MIN_SECRET_LENGTH = 8
+SHAPES = [
+    ("Anthropic key", re.compile(r"sk-ant-[A-Za-z0-9_-]{20,}")),
+    ("OpenAI key", re.compile(r"sk-(?!ant-)[A-Za-z0-9_-]{20,}")),
+    ("Groq key", re.compile(r"gsk_[A-Za-z0-9]{20,}")),
+    ("bearer token", re.compile(r"Bearer [A-Za-z0-9._~+/=-]{20,}")),
+    ("AWS access key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+]
+
+
+def environment_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """Values of variables named like credentials (``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``)."""
+    return {
+        value: f"<{name}>"
+        for name, value in environ.items()
+        if CREDENTIAL_VARIABLE.fullmatch(name) and len(value) >= MIN_SECRET_LENGTH
+    }
+
+
+def redact(value: Any, secrets: Mapping[str, str]) -> Any:
+    """A copy of a JSON value with every occurrence of each secret replaced by ``<VARIABLE_NAME>``."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret, placeholder in secrets.items():
+            value = value.replace(secret, placeholder)
+        return value
+    if isinstance(value, dict):
+        return {key: redact(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item, secrets) for item in value]
+    return value
+
+
+def credential_shapes(text: str) -> list[str]:
+    """What looks like a credential in ``text``, each shown masked: ``OpenAI key sk-pro…``."""
+    return [f"{kind} {match[:6]}…" for kind, pattern in SHAPES for match in pattern.findall(text)]
