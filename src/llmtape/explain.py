@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,13 @@ from llmtape.store import Store, shown
 SHOWN_DIFFERENCES = 12
 
 
-def closest(store: Store, method: str, endpoint: str, body: Any) -> tuple[Path, list[str]] | None:
-    """The recording of the same endpoint whose body differs in the fewest JSON paths."""
+def closest(
+    store: Store, method: str, endpoint: str, body: Any, matching: Callable[[Any], Any]
+) -> tuple[Path, list[str]] | None:
+    """The recording of the same endpoint whose body differs in the fewest JSON paths (as matched)."""
     best: tuple[Path, list[str]] | None = None
     for path, recording in store.closest(method, endpoint):
-        differences = json_diff(recording["request"].get("body"), body)
+        differences = json_diff(matching(recording["request"].get("body")), matching(body))
         if best is None or len(differences) < len(best[1]):
             best = (path, differences)
     return best
@@ -32,6 +35,7 @@ def miss_message(
     store: Store,
     body: Any,
     endpoint: str,
+    matching: Callable[[Any], Any],
     fix: str,
 ) -> str:
     """The full explanation of a replay miss, ending with the command that records it."""
@@ -47,7 +51,7 @@ def miss_message(
         )
         lines.append(f"  to record it: {fix}")
         return "\n".join(lines)
-    found = closest(store, method, endpoint, body)
+    found = closest(store, method, endpoint, body, matching)
     if found is None:
         lines.append(f"  closest:  no recording of {method} {endpoint} in {shown(store.directory)}")
     else:

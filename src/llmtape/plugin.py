@@ -13,11 +13,13 @@ import pytest
 
 from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, resolve_mode
 from llmtape.errors import ConfigError
+from llmtape.matching import Matching
 from llmtape.secrets import environment_secrets
 from llmtape.store import Store
 from llmtape.tape import Outcome, Tape, report
 
-MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints", "scope", "allow_secrets"})
+MATCHING_OPTIONS = frozenset({"ignore", "placeholders", "normalizer"})
+MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints", "scope", "allow_secrets"}) | MATCHING_OPTIONS
 SCOPES = ("shared", "test")
 PLUGIN_NAME = "llmtape-session"
 
@@ -56,6 +58,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="shared",
     )
     parser.addini(
+        "llmtape_ignore",
+        "llmtape: JSON paths left out of the key, like body.user or body.metadata.trace_id.",
+        type="linelist",
+    )
+    parser.addini(
+        "llmtape_placeholders",
+        "llmtape: 'REGEX => REPLACEMENT' lines applied to the body's text before keying.",
+        type="linelist",
+    )
+    parser.addini("llmtape_normalizer", "llmtape: 'module:function' called on the body before keying.")
+    parser.addini(
         "llmtape_endpoints",
         "llmtape: 'METHOD PATH-GLOB' lines of the requests to intercept (default: LLM APIs).",
         type="linelist",
@@ -65,9 +78,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "llmtape(enabled=True, dir=None, endpoints=None, scope=None, allow_secrets=False): per-test "
-        "llmtape options: intercept or not, another recordings directory, other endpoint patterns, "
-        "'shared' or 'test' keys, let credential-shaped values be recorded.",
+        "llmtape(enabled=True, dir=None, endpoints=None, scope=None, allow_secrets=False, ignore=(), "
+        "placeholders=None, normalizer=None): per-test llmtape options: intercept or not, another "
+        "recordings directory, other endpoint patterns, 'shared' or 'test' keys, let credential-shaped "
+        "values be recorded, more JSON paths to ignore, {regex: replacement}, a body hook.",
     )
     try:
         plugin = LlmtapePlugin(config)
@@ -91,6 +105,11 @@ class LlmtapePlugin:
         self.autouse: bool = config.getini("llmtape_autouse")
         self.endpoints = Endpoints(config.getini("llmtape_endpoints") or DEFAULT_ENDPOINTS)
         self.scope = _scope(config.getini("llmtape_scope"), "the ini option llmtape_scope")
+        self.matching = Matching.configured(
+            config.getini("llmtape_ignore"),
+            config.getini("llmtape_placeholders"),
+            config.getini("llmtape_normalizer") or None,
+        )
         self.tape = Tape(self.directory, mode=self.mode, endpoints=self.endpoints)
         self.stores: dict[Path, Store] = {self.directory: self.tape.store}
         self.totals: Counter[Outcome] = Counter()
@@ -127,6 +146,7 @@ class LlmtapePlugin:
                     Endpoints(options["endpoints"])
                 if "scope" in options:
                     _scope(options["scope"], "the marker option scope")
+                _matching(self.matching, options)
             except ConfigError as error:
                 raise pytest.UsageError(f"{error} (in the marker of {item.nodeid})") from None
 
@@ -182,6 +202,7 @@ class LlmtapePlugin:
         self.tape.store = self._store(options.get("dir"))
         self.tape.endpoints = Endpoints(options["endpoints"]) if "endpoints" in options else self.endpoints
         self.tape.allow_secrets = bool(options.get("allow_secrets", False))
+        self.tape.matching = _matching(self.matching, options)
         self.tape.secrets = environment_secrets(os.environ)  # what the test's environment holds now
         per_test = options.get("scope", self.scope) == "test"
         self.tape.test_id = item.nodeid if per_test else None
@@ -208,6 +229,12 @@ class LlmtapePlugin:
             terminalreporter.write_line(
                 "llmtape: run the failing tests again with --record to record the missing calls"
             )
+
+
+def _matching(project: Matching, options: dict[str, Any]) -> Matching:
+    if not MATCHING_OPTIONS & set(options):
+        return project
+    return project.extended(options.get("ignore", ()), options.get("placeholders"), options.get("normalizer"))
 
 
 def _scope(value: str, source: str) -> str:

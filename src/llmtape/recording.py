@@ -121,11 +121,18 @@ def new_request(method: str, url: str, endpoint: str, headers: Any, body: Any) -
 
 
 def new_recording(
-    request: dict[str, Any], response: dict[str, Any], test_id: str | None = None
+    request: dict[str, Any],
+    response: dict[str, Any],
+    test_id: str | None = None,
+    matching: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A whole recording, its keys in the documented order; ``test_id`` in the per-test scope."""
+    """A whole recording, its keys in the documented order; ``test_id`` in the per-test scope,
+    the matching settings when they are not the strict default."""
     head = {} if test_id is None else {"test_id": test_id}
-    return {**head, "request": request, "response": response, "llmtape": {"format": FORMAT_VERSION}}
+    meta: dict[str, Any] = {"format": FORMAT_VERSION}
+    if matching and any(matching.values()):
+        meta["matching"] = matching
+    return {**head, "request": request, "response": response, "llmtape": meta}
 
 
 def dumps(recording: dict[str, Any]) -> bytes:

@@ -20,6 +20,7 @@ from llmtape.config import Endpoints, Mode, resolve_mode
 from llmtape.errors import LlmtapeError, MissingRecording, SecretFound, UnsupportedRequest
 from llmtape.explain import miss_message
 from llmtape.keys import file_name, request_key
+from llmtape.matching import Matching
 from llmtape.record import Save, aforward, arecord, forward, record
 from llmtape.recording import dumps, new_recording, new_request
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
@@ -87,6 +88,7 @@ class Tape:
         self.store = Store(directory)
         self.endpoints = endpoints or Endpoints()
         self.enabled = True
+        self.matching = Matching()
         self.secrets = environment_secrets(os.environ)
         self.allow_secrets = False
         self.fix = fix
@@ -174,7 +176,7 @@ class Tape:
         method, endpoint = request.method.upper(), request.url.path
         # Credentials from the environment never reach a key or a file: they are redacted first.
         body = redact(_json_body(request), self.secrets)
-        key = request_key(method, endpoint, body, self.test_id)
+        key = request_key(method, endpoint, self.matching.apply(body), self.test_id)
         with self._lock:
             self._occurrences[key] += 1
             occurrence = self._occurrences[key]
@@ -191,6 +193,7 @@ class Tape:
             store=self.store,
             body=incoming.body,
             endpoint=incoming.endpoint,
+            matching=self.matching.apply,
             fix=self.fix,
         )
         self._log(incoming, Outcome.MISSING, message)
@@ -202,7 +205,8 @@ class Tape:
         )
 
         def save(response: dict[str, Any]) -> None:
-            recording = redact(new_recording(stored_request, response, self.test_id), self.secrets)
+            recording = new_recording(stored_request, response, self.test_id, self.matching.stored())
+            recording = redact(recording, self.secrets)
             found = credential_shapes(dumps(recording).decode("utf-8"))
             if found and not self.allow_secrets:
                 # Fails the test at its end; raising here would break the caller's stream midway.
