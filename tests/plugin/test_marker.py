@@ -89,7 +89,8 @@ def test_chat_not_intercepted():
         (
             'llmtape(mode="live")',
             "unknown llmtape marker option(s) ['mode']; "
-            "use ['allow_secrets', 'dir', 'enabled', 'endpoints', 'ignore', 'normalizer', 'placeholders', 'scope']",
+            "use ['allow_secrets', 'dir', 'enabled', 'endpoints', 'ignore', 'normalizer', "
+            "'placeholders', 'scope']",
         ),
         ('llmtape("x")', "the llmtape marker takes keyword arguments only"),
         ('llmtape(endpoints=["chat"])', "endpoint pattern 'chat' is not 'METHOD PATH-GLOB'"),
