@@ -15,8 +15,9 @@ from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, resolve_mode
 from llmtape.errors import ConfigError
 from llmtape.matching import Matching
 from llmtape.secrets import environment_secrets
-from llmtape.store import Store
+from llmtape.store import Store, shown
 from llmtape.tape import Outcome, Tape, report
+from llmtape.usage import CACHE_KEY, Usage, delete
 
 MATCHING_OPTIONS = frozenset({"ignore", "placeholders", "normalizer"})
 MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints", "scope", "allow_secrets"}) | MATCHING_OPTIONS
@@ -37,6 +38,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="llmtape_mode",
         metavar="MODE",
         help="llmtape: replay (default), record, rewrite or live. Overrides LLMTAPE_MODE and ini.",
+    )
+    group.addoption(
+        "--llmtape-prune",
+        action="store_true",
+        dest="llmtape_prune",
+        help="llmtape: after a complete, passing run of the whole suite, delete unused recordings.",
     )
     group.addoption(
         "--llmtape-dir",
@@ -113,6 +120,7 @@ class LlmtapePlugin:
         self.tape = Tape(self.directory, mode=self.mode, endpoints=self.endpoints)
         self.stores: dict[Path, Store] = {self.directory: self.tape.store}
         self.totals: Counter[Outcome] = Counter()
+        self.usage = Usage()
         self._reported = 0
 
     def _directory(self) -> Path:
@@ -125,17 +133,55 @@ class LlmtapePlugin:
     def pytest_sessionstart(self) -> None:
         self.tape.__enter__()
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        if items:
+            self.usage.incomplete.append(f"{len(items)} tests were deselected")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.usage.incomplete.append(f"collecting {report.nodeid or 'the suite'} failed")
+
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.tape.__exit__()
+        self.usage.used |= self.tape.used
+        self.usage.directories |= set(self.stores)
         workeroutput = getattr(session.config, "workeroutput", None)
-        if workeroutput is not None:  # an xdist worker reports its counts to the controller
-            workeroutput["llmtape"] = {str(outcome): count for outcome, count in self.totals.items()}
+        if workeroutput is not None:  # an xdist worker reports to the controller
+            workeroutput["llmtape"] = self._worker_report()
+            return
+        self._judge(session, exitstatus)
+        if self.config.cache is not None:
+            self.config.cache.set(CACHE_KEY, self.usage.to_json())
+
+    def _worker_report(self) -> dict[str, Any]:
+        return {
+            "counts": {str(outcome): count for outcome, count in self.totals.items()},
+            "used": sorted(map(str, self.usage.used)),
+            "directories": sorted(map(str, self.usage.directories)),
+            "incomplete": self.usage.incomplete,
+        }
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
-        counts = getattr(node, "workeroutput", {}).get("llmtape", {})
-        self.totals.update({Outcome(outcome): count for outcome, count in counts.items()})
+        report = getattr(node, "workeroutput", {}).get("llmtape", {})
+        self.totals.update({Outcome(outcome): count for outcome, count in report.get("counts", {}).items()})
+        self.usage.used |= {Path(p) for p in report.get("used", [])}
+        self.usage.directories |= {Path(p) for p in report.get("directories", [])}
+        self.usage.incomplete += [i for i in report.get("incomplete", []) if i not in self.usage.incomplete]
+
+    def _judge(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.config.args_source == pytest.Config.ArgsSource.ARGS and not self._whole_suite_named():
+            self.usage.incomplete.append("tests were selected on the command line")
+        if session.shouldstop or session.shouldfail:
+            self.usage.incomplete.append("the run stopped early")
+        self.usage.passed = exitstatus == 0
+
+    def _whole_suite_named(self) -> bool:
+        named = {Path(self.config.invocation_params.dir, arg).resolve() for arg in self.config.args}
+        roots = {self.config.rootpath.resolve()}
+        roots |= {Path(self.config.rootpath, t).resolve() for t in self.config.getini("testpaths")}
+        return bool(named) and named <= roots
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Marker mistakes stop the run before any test starts, like other usage errors.
@@ -220,6 +266,31 @@ class LlmtapePlugin:
         return shlex.join([*command, nodeid])
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        self._counts_summary(terminalreporter)
+        if not hasattr(self.config, "workeroutput"):
+            self._unused_summary(terminalreporter)
+
+    def _unused_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        usage, prune = self.usage, self.config.getoption("llmtape_prune")
+        if not usage.complete:
+            if prune or usage.used:
+                reason = "; ".join(usage.incomplete)
+                terminalreporter.write_line(f"llmtape: cannot tell which recordings are unused: {reason}")
+            return
+        unused = usage.unused()
+        if prune and usage.passed:
+            terminalreporter.write_line(f"llmtape: pruned {delete(unused)} unused recordings")
+        elif prune:
+            terminalreporter.write_line("llmtape: --llmtape-prune deleted nothing: the run did not pass")
+        elif unused:
+            terminalreporter.write_line(f"llmtape: {len(unused)} unused recordings:")
+            for path in unused[:10]:
+                terminalreporter.write_line(f"  {shown(path)}")
+            if len(unused) > 10:
+                terminalreporter.write_line(f"  ... and {len(unused) - 10} more")
+            terminalreporter.write_line("llmtape: delete them with pytest --llmtape-prune, or llmtape prune")
+
+    def _counts_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         counts = self.totals
         parts = [f"{counts[Outcome.REPLAYED]} replayed", f"{counts[Outcome.RECORDED]} recorded"]
         parts.append(f"{counts[Outcome.MISSING]} missing")

@@ -98,6 +98,8 @@ class Tape:
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self._occurrences: Counter[str] = Counter()
+        # Every recording file this tape replayed or wrote, for finding the unused ones.
+        self.used: set[Path] = set()
         # Files written while this tape was active: rewrite mode records each of them once.
         self._written: set[str] = set()
 
@@ -148,6 +150,7 @@ class Tape:
         if self.mode in (Mode.REPLAY, Mode.RECORD) or incoming.name in self._written:
             recording = self.store.load(incoming.name)
             if recording is not None:
+                self.used.add(self.store.path(incoming.name))
                 self._log(incoming, Outcome.REPLAYED)
                 return to_http(recording["response"])
         if self.mode is Mode.REPLAY:
@@ -212,7 +215,7 @@ class Tape:
                 # Fails the test at its end; raising here would break the caller's stream midway.
                 self._failed(request, SecretFound(found, path=shown(self.store.path(incoming.name))))
                 return
-            self.store.save(incoming.name, recording)
+            self.used.add(self.store.save(incoming.name, recording))
             self._written.add(incoming.name)
 
         return save
