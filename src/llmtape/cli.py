@@ -14,11 +14,23 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from llmtape.commands import (
+    diff_lines,
+    explain_lines,
+    list_rows,
+    prune_lines,
+    rehash_lines,
+    request_of,
+    resolve,
+    show_lines,
+)
 from llmtape.config import Endpoints
 from llmtape.errors import LlmtapeError
 from llmtape.importers import Imported, from_llama_stack, from_vcr
 from llmtape.keys import file_name
+from llmtape.project import find
 from llmtape.store import Store
+from llmtape.usage import CACHE_FILE
 from llmtape.verify import problems
 
 SOURCES = {"llama-stack": ("*.json",), "vcr": ("*.yaml", "*.yml")}
@@ -36,23 +48,80 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    project = find(Path.cwd())
     parser = argparse.ArgumentParser(
         prog="llmtape", description="Record and replay LLM calls: the recordings."
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    importer = commands.add_parser("import", help="convert llama-stack recordings or vcrpy cassettes")
+
+    def command(name: str, run: Any, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.add_argument("--dir", type=Path, default=project.directory, help="recordings directory")
+        sub.set_defaults(run=run, project=project)
+        return sub
+
+    listing = command("list", _list, "one row per recording")
+    listing.add_argument("--endpoint", help="only endpoints containing this")
+    listing.add_argument("--model", help="only models containing this")
+    listing.add_argument("--text", help="only recordings containing this text")
+    command("show", _show, "a recording as a conversation").add_argument("target", metavar="KEY_OR_PREFIX")
+    diff = command("diff", _diff, "what differs between two recordings")
+    diff.add_argument("a", metavar="A")
+    diff.add_argument("b", metavar="B")
+    explain = command("explain", _explain, "the key material and key of a recording or a request JSON")
+    explain.add_argument("target", metavar="RECORDING_OR_REQUEST")
+    explain.add_argument("--method", help="for a bare body: the HTTP method (POST)")
+    explain.add_argument("--endpoint", help="for a bare body: the URL path")
+    verify = command("verify", _verify, "check every recording; non-zero exit on any problem")
+    verify.add_argument("--no-schema", dest="schema", action="store_false", help="skip the SDK schema check")
+    prune = command("prune", _prune, "delete the recordings the last complete test run did not use")
+    prune.add_argument("--yes", action="store_true", help="delete (without it: only list)")
+    prune.add_argument(
+        "--usage", type=Path, default=project.root / CACHE_FILE, help="pytest's record of the run"
+    )
+    rehash = command(
+        "rehash", _rehash, "re-key every recording under the project's current matching settings"
+    )
+    rehash.add_argument("--dry-run", action="store_true", help="only say what would change")
+    importer = command("import", _import, "convert llama-stack recordings or vcrpy cassettes")
     importer.add_argument("--from", dest="source", choices=sorted(SOURCES), required=True)
     importer.add_argument("paths", nargs="+", metavar="SRC", type=Path, help="files or directories")
-    importer.add_argument("--dir", type=Path, default=Path("recordings"), help="recordings directory")
     importer.add_argument(
         "--scope", choices=("shared", "test"), default="shared", help="key rule to import with"
     )
-    importer.set_defaults(run=_import)
-    verify = commands.add_parser("verify", help="check every recording; non-zero exit on any problem")
-    verify.add_argument("--dir", type=Path, default=Path("recordings"), help="recordings directory")
-    verify.add_argument("--no-schema", dest="schema", action="store_false", help="skip the SDK schema check")
-    verify.set_defaults(run=_verify)
     return parser
+
+
+def _print(lines: list[str]) -> int:
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    return _print(list_rows(args.dir, args.endpoint, args.model, args.text))
+
+
+def _show(args: argparse.Namespace) -> int:
+    return _print(show_lines(resolve(args.dir, args.target)))
+
+
+def _diff(args: argparse.Namespace) -> int:
+    return _print(diff_lines(resolve(args.dir, args.a), resolve(args.dir, args.b)))
+
+
+def _explain(args: argparse.Namespace) -> int:
+    target = Path(args.target) if Path(args.target).is_file() else resolve(args.dir, args.target)
+    request, test_id = request_of(target, args.method, args.endpoint)
+    return _print(explain_lines(request, args.project.matching(), test_id, args.dir))
+
+
+def _prune(args: argparse.Namespace) -> int:
+    return _print(prune_lines(args.dir, args.usage, args.yes))
+
+
+def _rehash(args: argparse.Namespace) -> int:
+    return _print(rehash_lines(args.dir, args.project.matching(), args.dry_run))
 
 
 def _files(paths: list[Path], patterns: tuple[str, ...]) -> list[Path]:

@@ -1,0 +1,224 @@
+"""The inspection commands of the ``llmtape`` tool: list, show, diff, explain, prune, rehash."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from llmtape.assemble import Reply, messages, payloads, reply, tools
+from llmtape.diff import json_diff
+from llmtape.errors import LlmtapeError
+from llmtape.keys import canonical_json, key_material, request_key
+from llmtape.matching import Matching
+from llmtape.store import Store, parse, shown
+from llmtape.usage import Usage, delete
+
+
+def resolve(directory: Path, target: str) -> Path:
+    """A recording named by its path, its key, or a unique prefix of its key."""
+    if Path(target).is_file():
+        return Path(target)
+    found = sorted(directory.glob(f"{target}*.json")) if target else []
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise LlmtapeError(f"llmtape: no recording in {directory} matches {target!r}")
+    raise LlmtapeError(
+        f"llmtape: {target!r} matches {len(found)} recordings in {directory}; give more of the key"
+    )
+
+
+def load(path: Path) -> dict[str, Any]:
+    return parse(path.read_bytes(), path)
+
+
+def recordings(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Every recording of a directory, with progress on standard error for large ones."""
+    paths = sorted(directory.glob("*.json"))
+    for number, path in enumerate(paths, 1):
+        if number % 1000 == 0:
+            print(f"  {number}/{len(paths)} read...", file=sys.stderr)
+        yield path, load(path)
+
+
+def table(rows: list[list[str]]) -> list[str]:
+    """Rows as left-aligned columns, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def summary(recording: dict[str, Any]) -> list[str]:
+    request, response = recording["request"], recording["response"]
+    answer = reply(recording)
+    preview = (
+        answer.error or answer.text or "; ".join(f"-> {c.name}({c.arguments})" for c in answer.tool_calls)
+    )
+    preview = " ".join(preview.split())
+    return [
+        request.get("endpoint", ""),
+        str(request.get("model") or "-"),
+        "stream" if response.get("is_streaming") else "plain",
+        str(len(payloads(response))) if response.get("is_streaming") else "-",
+        str(response.get("status")),
+        preview[:48] + ("…" if len(preview) > 48 else ""),
+    ]
+
+
+def list_rows(directory: Path, endpoint: str | None, model: str | None, text: str | None) -> list[str]:
+    rows = [["KEY", "ENDPOINT", "MODEL", "BODY", "CHUNKS", "STATUS", "REPLY"]]
+    for path, recording in recordings(directory):
+        row = [path.name.removesuffix(".json")[:12], *summary(recording)]
+        if (endpoint and endpoint not in row[1]) or (model and model not in row[2]):
+            continue
+        if text and text.lower() not in json.dumps(recording, ensure_ascii=False).lower():
+            continue
+        rows.append(row)
+    return [*table(rows), f"{len(rows) - 1} recordings"]
+
+
+def show_lines(path: Path) -> list[str]:
+    recording = load(path)
+    request = recording["request"]
+    lines = [shown(path), f"{request.get('method')} {request.get('url')}  model {request.get('model')!r}"]
+    if recording.get("test_id"):
+        lines.append(f"test {recording['test_id']}")
+    if tools(request):
+        lines.append(f"tools offered: {', '.join(tools(request))}")
+    lines.append("")
+    for role, text in messages(request):
+        lines += _block(f"{role}:", text)
+    lines.append("")
+    return lines + reply_lines(reply(recording), recording["response"])
+
+
+def reply_lines(answer: Reply, response: dict[str, Any]) -> list[str]:
+    kind = f"streamed, {len(payloads(response))} chunks" if response.get("is_streaming") else "not streamed"
+    lines = [f"reply ({response.get('status')}, {kind}):"]
+    if answer.error:
+        lines.append(f"  {answer.error}")
+    if answer.reasoning:
+        lines += _block("  reasoning:", answer.reasoning)
+    if answer.text:
+        lines += _block("  text:", answer.text)
+    lines += [f"  tool call {c.id}: {c.name}({c.arguments})" for c in answer.tool_calls]
+    if answer.finish:
+        lines.append(f"  finish: {answer.finish}")
+    if answer.usage:
+        lines.append(f"  usage: {json.dumps(answer.usage)}")
+    return lines
+
+
+def _block(label: str, text: str) -> list[str]:
+    first, *rest = text.splitlines() or [""]
+    indent = " " * (len(label) + 1)
+    return [f"{label} {first}", *(f"{indent}{line}" for line in rest)]
+
+
+def diff_lines(a: Path, b: Path) -> list[str]:
+    left, right = load(a), load(b)
+    fields = ("method", "endpoint", "body")
+    old = {f: left["request"].get(f) for f in fields}
+    new = {f: right["request"].get(f) for f in fields}
+    changes = json_diff(old, new, "request")
+    lines = [f"A: {shown(a)}", f"B: {shown(b)}", "", "request (A != B):"]
+    lines += [f"  {line}" for line in changes] or ["  identical"]
+    lines += ["", "replies:"]
+    left_lines = _wrapped(reply_lines(reply(left), left["response"]))
+    right_lines = _wrapped(reply_lines(reply(right), right["response"]))
+    width = max(len(line) for line in left_lines) + 2
+    for index in range(max(len(left_lines), len(right_lines))):
+        one = left_lines[index] if index < len(left_lines) else ""
+        two = right_lines[index] if index < len(right_lines) else ""
+        lines.append(f"  A {one.ljust(width)}| B {two}".rstrip())
+    return lines
+
+
+def _wrapped(lines: list[str], width: int = 56) -> list[str]:
+    return [part for line in lines for part in textwrap.wrap(line, width, subsequent_indent="    ") or [""]]
+
+
+def explain_lines(
+    request: dict[str, Any], matching: Matching, test_id: str | None, directory: Path
+) -> list[str]:
+    method, endpoint, body = request.get("method", "POST"), request.get("endpoint", ""), request.get("body")
+    material = canonical_json(key_material(method, endpoint, matching.apply(body), test_id))
+    key = request_key(method, endpoint, matching.apply(body), test_id)
+    where = Store(directory).path(key)
+    return [
+        f"matching: {'strict (the whole body counts)' if matching.strict else json.dumps(matching.stored())}",
+        f"key material: {material}",
+        f"key: {key}",
+        f"file: {shown(where)} ({'exists' if where.exists() else 'absent'})",
+    ]
+
+
+def request_of(path: Path, method: str | None, endpoint: str | None) -> tuple[dict[str, Any], str | None]:
+    """The request a file describes: a recording's, a request object, or a bare body."""
+    data = orjson.loads(path.read_bytes())
+    if isinstance(data, dict) and isinstance(data.get("request"), dict):
+        return data["request"], data.get("test_id")
+    if isinstance(data, dict) and "body" in data and ("endpoint" in data or "url" in data):
+        return {**data, "endpoint": data.get("endpoint") or urlsplit(data["url"]).path}, None
+    if not endpoint:
+        raise LlmtapeError(
+            f"llmtape: {path} holds a bare body; say where it goes with --endpoint /v1/chat/completions"
+        )
+    return {"method": method or "POST", "endpoint": endpoint, "body": data}, None
+
+
+def prune_lines(directory: Path, usage_file: Path, really: bool) -> list[str]:
+    if not usage_file.is_file():
+        raise LlmtapeError(
+            f"llmtape: no test run recorded in {usage_file}; run the whole suite with pytest first"
+        )
+    usage = Usage.from_json(orjson.loads(usage_file.read_bytes()))
+    if not usage.complete or not usage.passed:
+        reason = "; ".join(usage.incomplete) if not usage.complete else "it did not pass"
+        raise LlmtapeError(f"llmtape: the last test run cannot tell which recordings are unused: {reason}")
+    unused = [p for p in usage.unused() if p.parent.resolve() == directory.resolve()]
+    lines = [f"  {p}" for p in unused]
+    if really:
+        return [*lines, f"llmtape: deleted {delete(unused)} unused recordings"]
+    return [*lines, f"llmtape: {len(unused)} unused recordings; delete them with llmtape prune --yes"]
+
+
+def rehash_lines(directory: Path, matching: Matching, dry_run: bool) -> list[str]:
+    lines, moved, collided = [], 0, 0
+    store = Store(directory)
+    for path, recording in recordings(directory):
+        request = recording["request"]
+        key = request_key(
+            request["method"],
+            request["endpoint"],
+            matching.apply(request.get("body")),
+            recording.get("test_id"),
+        )
+        _, dot, occurrence = path.name.removesuffix(".json").partition(".")
+        name = key + dot + occurrence
+        recording.setdefault("llmtape", {})["matching"] = matching.stored()
+        if matching.strict:
+            recording["llmtape"].pop("matching")
+        if path.name == f"{name}.json":
+            if not dry_run:
+                store.save(name, recording)
+            continue
+        if store.path(name).exists():
+            collided += 1
+            lines.append(f"  collision: {path.name} would become {name}.json, which exists; both kept")
+            continue
+        moved += 1
+        lines.append(f"  {path.name} -> {name}.json")
+        if not dry_run:
+            store.save(name, recording)
+            path.unlink()
+    verb = "would re-key" if dry_run else "re-keyed"
+    return [*lines, f"llmtape: {verb} {moved} recordings, {collided} collisions"]
