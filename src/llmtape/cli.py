@@ -173,7 +173,10 @@ def _import(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     files = sorted(args.dir.glob("*.json"))
-    found = [f"{path}: {line}" for path in files for line in problems(path, schema=args.schema)]
+    matching = args.project.matching()
+    found = [
+        f"{path}: {line}" for path in files for line in problems(path, schema=args.schema, project=matching)
+    ]
     for line in found:
         print(line)
     broken = len({line.split(": ", 1)[0] for line in found})

@@ -25,13 +25,13 @@ def resolve(directory: Path, target: str) -> Path:
     """A recording named by its path, its key, or a unique prefix of its key."""
     if Path(target).is_file():
         return Path(target)
-    found = sorted(directory.glob(f"{target}*.json")) if target else []
+    found = sorted(directory.glob(f"{target}*.json"))
     if len(found) == 1:
         return found[0]
     if not found:
-        raise LlmtapeError(f"llmtape: no recording in {directory} matches {target!r}")
+        raise LlmtapeError(f"llmtape: no recording in {shown(directory)} matches {target!r}")
     raise LlmtapeError(
-        f"llmtape: {target!r} matches {len(found)} recordings in {directory}; give more of the key"
+        f"llmtape: {target!r} matches {len(found)} recordings in {shown(directory)}; give more of the key"
     )
 
 

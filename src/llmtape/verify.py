@@ -11,12 +11,13 @@ from pydantic import BaseModel, ValidationError
 
 from llmtape.errors import RecordingError
 from llmtape.keys import request_key
+from llmtape.matching import Matching
 from llmtape.secrets import credential_shapes
 from llmtape.store import parse
 from llmtape.typemap import sdk_class
 
 
-def problems(path: Path, *, schema: bool = True) -> Iterator[str]:
+def problems(path: Path, *, schema: bool = True, project: Matching | None = None) -> Iterator[str]:
     """One line per problem of one recording file."""
     try:
         content = path.read_bytes()
@@ -26,7 +27,7 @@ def problems(path: Path, *, schema: bool = True) -> Iterator[str]:
         return
     for secret in credential_shapes(content.decode("utf-8", errors="replace")):
         yield f"secret-looking value: {secret}; remove it and record again"
-    yield from _name(path, recording)
+    yield from _name(path, recording, project or Matching())
     response = recording["response"]
     items = response.get("body") if response.get("is_streaming") else [response.get("body")]
     if not isinstance(items, list):
@@ -55,11 +56,31 @@ def _where(indices: list[int]) -> str:
     return f"chunks {shown}" + (f" and {len(indices) - 3} more" if len(indices) > 3 else "")
 
 
-def _name(path: Path, recording: dict[str, Any]) -> Iterator[str]:
-    request = recording["request"]
-    key = request_key(
-        request.get("method", ""), request.get("endpoint", ""), request.get("body"), recording.get("test_id")
+def stored_matching(recording: dict[str, Any], project: Matching, path: Path) -> Matching:
+    """The matching a recording was keyed with; its hook only if the project still configures it."""
+    stored = (recording.get("llmtape") or {}).get("matching") or {}
+    normalizer = stored.get("normalizer")
+    if normalizer and normalizer != project.normalizer:
+        raise RecordingError(
+            f"llmtape: keyed with the normalizer {normalizer!r}, which the project does not configure; "
+            "run `llmtape rehash`",
+            path=str(path),
+        )
+    pairs = tuple((str(p), str(r)) for p, r in stored.get("placeholders") or [])
+    return Matching(
+        tuple(stored.get("ignore") or []), pairs, normalizer, project.hook if normalizer else None
     )
+
+
+def _name(path: Path, recording: dict[str, Any], project: Matching) -> Iterator[str]:
+    request = recording["request"]
+    try:
+        matching = stored_matching(recording, project, path)
+    except RecordingError as error:
+        yield str(error).splitlines()[0]
+        return
+    body = matching.apply(request.get("body"))
+    key = request_key(request.get("method", ""), request.get("endpoint", ""), body, recording.get("test_id"))
     stem = path.name.removesuffix(".json")
     base, _, occurrence = stem.partition(".")
     if base != key or (occurrence and not occurrence.isdigit()):
