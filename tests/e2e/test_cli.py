@@ -165,3 +165,17 @@ def test_python_dash_m_runs_the_tool(project: Path) -> None:
         [sys.executable, "-m", "llmtape", "list"], capture_output=True, text=True, check=True
     )
     assert result.stdout.splitlines()[-1] == "2 recordings"
+
+
+def test_every_reading_command_works_on_the_projects_own_recordings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    directory = str(ROOT / "recordings")
+    code, lines = run(capsys, "list", "--dir", directory)
+    count = len(list((ROOT / "recordings").glob("*.json")))
+    assert (code, lines[-1]) == (0, f"{count} recordings")
+    first, second = (line.split()[0] for line in lines[1:3])
+    assert run(capsys, "show", first, "--dir", directory)[1][-1].startswith("  ")
+    assert "request (A != B):" in run(capsys, "diff", first, second, "--dir", directory)[1]
+    assert run(capsys, "explain", first, "--dir", directory)[1][-1].endswith("(exists)")
+    assert run(capsys, "verify", "--dir", directory)[0] == 0
