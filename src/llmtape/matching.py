@@ -11,9 +11,10 @@ import importlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from llmtape.errors import ConfigError
+from llmtape.errors import ConfigError, RecordingError
 
 Normalizer = Callable[[Any], Any]
 _TOKEN = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+|\*)\]")
@@ -157,3 +158,19 @@ def _substitute(value: Any, rules: list[tuple[re.Pattern[str], str]]) -> Any:
     if isinstance(value, list):
         return [_substitute(item, rules) for item in value]
     return value
+
+
+def stored_matching(recording: dict[str, Any], project: Matching, path: Path) -> Matching:
+    """The matching a recording was keyed with; its hook only if the project still configures it."""
+    stored = (recording.get("llmtape") or {}).get("matching") or {}
+    normalizer = stored.get("normalizer")
+    if normalizer and normalizer != project.normalizer:
+        raise RecordingError(
+            f"llmtape: keyed with the normalizer {normalizer!r}, which the project does not configure; "
+            "run `llmtape rehash`",
+            path=str(path),
+        )
+    pairs = tuple((str(p), str(r)) for p, r in stored.get("placeholders") or [])
+    return Matching(
+        tuple(stored.get("ignore") or []), pairs, normalizer, project.hook if normalizer else None
+    )

@@ -90,6 +90,11 @@ class StreamRecorder:
             yield from map(self._take, self._events.close())
         self._save_once()
 
+    def broke(self, error: Exception) -> None:
+        """The live stream failed midway: keep what arrived, marked incomplete, so replay fails alike."""
+        self.response["incomplete"] = {"error": type(error).__name__, "message": str(error)}
+        self._save_once()
+
     def _save_once(self) -> None:
         if not self._saved:
             self._saved = True
@@ -141,8 +146,12 @@ class _SyncTee(httpx.SyncByteStream):
         self._live, self._client, self._recorder = live, client, StreamRecorder(live, save)
 
     def __iter__(self) -> Iterator[bytes]:
-        for piece in self._live.iter_bytes():
-            yield from self._recorder.feed(piece)
+        try:
+            for piece in self._live.iter_bytes():
+                yield from self._recorder.feed(piece)
+        except httpx.TransportError as error:
+            self._recorder.broke(error)
+            raise
         yield from self._recorder.finish()
 
     def close(self) -> None:
@@ -155,9 +164,13 @@ class _AsyncTee(httpx.AsyncByteStream):
         self._live, self._client, self._recorder = live, client, StreamRecorder(live, save)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for piece in self._live.aiter_bytes():
-            for out in self._recorder.feed(piece):
-                yield out
+        try:
+            async for piece in self._live.aiter_bytes():
+                for out in self._recorder.feed(piece):
+                    yield out
+        except httpx.TransportError as error:
+            self._recorder.broke(error)
+            raise
         for out in self._recorder.finish():
             yield out
 

@@ -56,6 +56,13 @@ def is_ndjson(headers: Any) -> bool:
     return "ndjson" in str(headers.get("content-type", ""))
 
 
+def chunk_types(response: dict[str, Any]) -> set[str]:
+    """The ``__type__`` names a stored response uses."""
+    body = response.get("body")
+    items = body if isinstance(body, list) else [body]
+    return {str(item.get("__type__")) for item in items if isinstance(item, dict)}
+
+
 def payload_text(item: dict[str, Any]) -> str:
     """The wire text of a typed object: JSON for typed data, the text itself for ``text``."""
     if item["__type__"] == TEXT_TYPE:

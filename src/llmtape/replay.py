@@ -16,25 +16,44 @@ NO_RETRY = {"x-should-retry": "false"}
 
 
 class PiecesStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body served piece by piece, to sync and async clients alike."""
+    """A response body served piece by piece, to sync and async clients alike; a recorded stream that
+    broke off midway breaks off again after its last piece."""
 
-    def __init__(self, pieces: list[bytes]) -> None:
+    def __init__(self, pieces: list[bytes], failure: str | None = None) -> None:
         self._pieces = pieces
+        self._failure = failure
 
     def __iter__(self) -> Iterator[bytes]:
         yield from self._pieces
+        self._fail()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for piece in self._pieces:
             yield piece
+        self._fail()
+
+    def _fail(self) -> None:
+        if self._failure is not None:
+            raise httpx.RemoteProtocolError(self._failure)
 
 
-def to_http(response: dict[str, Any]) -> httpx.Response:
-    """The HTTP response for a stored ``response`` object: status, headers, body or stream."""
+def to_http(response: dict[str, Any], source: str = "") -> httpx.Response:
+    """The HTTP response for a stored ``response`` object (from the file ``source``)."""
     status, headers = response["status"], response.get("headers") or {}
     if response.get("is_streaming"):
-        return httpx.Response(status, headers=headers, stream=PiecesStream(stream_bytes(response)))
+        stream = PiecesStream(stream_bytes(response), _failure(response.get("incomplete"), source))
+        return httpx.Response(status, headers=headers, stream=stream)
     return httpx.Response(status, headers=headers, content=body_bytes(response))
+
+
+def _failure(incomplete: dict[str, Any] | None, source: str) -> str | None:
+    if not incomplete:
+        return None
+    return (
+        f"llmtape: the recorded stream broke off here, as the live one did "
+        f"({incomplete.get('error')}: {incomplete.get('message')}); file: {source}; "
+        "record it again for a whole stream"
+    )
 
 
 def error_response(status: int, kind: str, message: str) -> httpx.Response:

@@ -17,15 +17,16 @@ import orjson
 
 from llmtape import intercept
 from llmtape.config import Endpoints, Mode, resolve_mode
-from llmtape.errors import LlmtapeError, MissingRecording, SecretFound, UnsupportedRequest
+from llmtape.errors import LlmtapeError, MissingRecording, RecordingError, SecretFound, UnsupportedRequest
 from llmtape.explain import miss_message
 from llmtape.keys import file_name, request_key
-from llmtape.matching import Matching
+from llmtape.matching import Matching, stored_matching
 from llmtape.record import Save, aforward, arecord, forward, record
-from llmtape.recording import dumps, new_recording, new_request
+from llmtape.recording import chunk_types, dumps, new_recording, new_request
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
 from llmtape.secrets import credential_shapes, environment_secrets, redact
 from llmtape.store import Store, shown
+from llmtape.typemap import KNOWN_TYPES
 
 
 class Outcome(enum.StrEnum):
@@ -100,6 +101,7 @@ class Tape:
         self._occurrences: Counter[str] = Counter()
         # Every recording file this tape replayed or wrote, for finding the unused ones.
         self.used: set[Path] = set()
+        self._checked: set[int] = set()
         # Files written while this tape was active: rewrite mode records each of them once.
         self._written: set[str] = set()
 
@@ -150,12 +152,41 @@ class Tape:
         if self.mode in (Mode.REPLAY, Mode.RECORD) or incoming.name in self._written:
             recording = self.store.load(incoming.name)
             if recording is not None:
-                self.used.add(self.store.path(incoming.name))
+                path = self.store.path(incoming.name)
+                self._check(recording, path, incoming.key)
+                self.used.add(path)
                 self._log(incoming, Outcome.REPLAYED)
-                return to_http(recording["response"])
+                return to_http(recording["response"], source=shown(path))
         if self.mode is Mode.REPLAY:
             return self._miss(incoming)
         return incoming
+
+    def _check(self, recording: dict[str, Any], path: Path, key: str) -> None:
+        """A recording replays only if its types are known and its content is what its name says."""
+        if id(recording) in self._checked:
+            return
+        for type_name in chunk_types(recording["response"]):
+            if type_name not in KNOWN_TYPES:
+                raise RecordingError(
+                    f"llmtape: unknown __type__ {type_name!r}: only the types of llmtape's type map replay; "
+                    "record it again, or run `llmtape verify` to see what else is off",
+                    path=shown(path),
+                )
+        request = recording["request"]
+        matching = stored_matching(recording, self.matching, path)
+        stored = request_key(
+            str(request.get("method", "")),
+            str(request.get("endpoint", "")),
+            matching.apply(request.get("body")),
+            recording.get("test_id"),
+        )
+        if stored != key:
+            raise RecordingError(
+                f"llmtape: this file is named for key {key}, but its stored request has key {stored}; "
+                "run `llmtape rehash` if the matching settings changed, else record it again",
+                path=shown(path),
+            )
+        self._checked.add(id(recording))
 
     def _live_outcome(self) -> Outcome:
         return Outcome.LIVE if self.mode is Mode.LIVE else Outcome.RECORDED

@@ -71,6 +71,9 @@ SDK_CLASSES = frozenset(
 )
 
 
+KNOWN_TYPES = SDK_CLASSES | {JSON_TYPE, TEXT_TYPE}
+
+
 def type_name(data: Any, endpoint: str = "") -> str:
     """The ``__type__`` of a decoded JSON payload received from ``endpoint``."""
     if not isinstance(data, dict):

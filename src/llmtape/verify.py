@@ -7,11 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from llmtape.errors import RecordingError
 from llmtape.keys import request_key
-from llmtape.matching import Matching
+from llmtape.matching import Matching, stored_matching
 from llmtape.secrets import credential_shapes
 from llmtape.store import parse
 from llmtape.typemap import sdk_class
@@ -56,22 +54,6 @@ def _where(indices: list[int]) -> str:
     return f"chunks {shown}" + (f" and {len(indices) - 3} more" if len(indices) > 3 else "")
 
 
-def stored_matching(recording: dict[str, Any], project: Matching, path: Path) -> Matching:
-    """The matching a recording was keyed with; its hook only if the project still configures it."""
-    stored = (recording.get("llmtape") or {}).get("matching") or {}
-    normalizer = stored.get("normalizer")
-    if normalizer and normalizer != project.normalizer:
-        raise RecordingError(
-            f"llmtape: keyed with the normalizer {normalizer!r}, which the project does not configure; "
-            "run `llmtape rehash`",
-            path=str(path),
-        )
-    pairs = tuple((str(p), str(r)) for p, r in stored.get("placeholders") or [])
-    return Matching(
-        tuple(stored.get("ignore") or []), pairs, normalizer, project.hook if normalizer else None
-    )
-
-
 def _name(path: Path, recording: dict[str, Any], project: Matching) -> Iterator[str]:
     request = recording["request"]
     try:
@@ -89,6 +71,8 @@ def _name(path: Path, recording: dict[str, Any], project: Matching) -> Iterator[
 
 def drift(type_name: str, data: Any) -> list[str]:
     """How ``data`` departs from the SDK class ``type_name``: validation errors and unknown fields."""
+    from pydantic import BaseModel, ValidationError  # installed with every SDK the type map names
+
     cls = sdk_class(type_name)
     if cls is None or not issubclass(cls, BaseModel):
         return []
@@ -100,6 +84,8 @@ def drift(type_name: str, data: Any) -> list[str]:
 
 
 def _extra(value: Any, prefix: str) -> Iterator[str]:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         for name in value.model_extra or {}:
             yield f"{prefix}{name}"
