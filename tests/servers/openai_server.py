@@ -7,6 +7,8 @@ ids and timestamps are fresh on every call, as live APIs do, and replies are det
 functions of the request so tests can assert them.
 
 Test hooks, by request header: ``x-test-status: N`` answers with that error status;
+``x-test-break-after: N`` drops the connection after N events of a stream; ``x-test-encoding: gzip|br``
+compresses a whole answer; ``x-test-size: N`` makes a whole chat answer N characters long;
 ``x-test-fail-first: N`` answers the first request with a given body with status N (and
 ``retry-after: 0``), later ones normally; ``x-test-hold`` pauses a stream (see Handler).
 
@@ -16,6 +18,7 @@ Test hooks, by request header: ``x-test-status: N`` answers with that error stat
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 import threading
@@ -24,6 +27,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
+
+import brotli
 
 from tests.servers import wire
 
@@ -197,8 +202,16 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(status, f"injected status {status}", anthropic, retry_after="0")
         if route.endswith("/chat/completions"):
             if body.get("stream"):
-                return self._stream(stream_chunks(body), hold="x-test-hold" in self.headers)
-            return self._json(200, completion(body))
+                chunks = stream_chunks(body)
+                if "x-test-break-after" in self.headers:
+                    return self._broken(chunks[: int(self.headers["x-test-break-after"])])
+                return self._stream(chunks, hold="x-test-hold" in self.headers)
+            answer = completion(body)
+            if "x-test-size" in self.headers:
+                size = int(self.headers["x-test-size"])
+                unit = "Ünïcödé ✓ 🦦 "
+                answer["choices"][0]["message"]["content"] = (unit * (size // len(unit) + 1))[:size]
+            return self._json(200, answer)
         if anthropic:
             return (
                 self._events(wire.anthropic_stream(body))
@@ -270,6 +283,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
+        encoding = self.headers.get("x-test-encoding")
+        if encoding:
+            data = gzip.compress(data) if encoding == "gzip" else brotli.compress(data)
+            headers = {**(headers or {}), "content-encoding": encoding}
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -292,6 +309,16 @@ class Handler(BaseHTTPRequestHandler):
                 Handler.held = Handler.release.wait(timeout=5)
         self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")
+
+    def _broken(self, chunks: list[dict[str, Any]]) -> None:
+        """Start a stream, then drop the connection without ending it."""
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for chunk in chunks:
+            self._write_chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.close_connection = True
 
     def _events(self, events: list[bytes]) -> None:
         """A stream of ready-made SSE events, with no [DONE] (Anthropic, Responses)."""
@@ -318,6 +345,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
+    ThreadingHTTPServer.request_queue_size = 1024  # bursts of hundreds of concurrent streams
+    ThreadingHTTPServer.daemon_threads = True
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
