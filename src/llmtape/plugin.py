@@ -118,6 +118,9 @@ class LlmtapePlugin:
             config.getini("llmtape_normalizer") or None,
         )
         self.tape = Tape(self.directory, mode=self.mode, endpoints=self.endpoints)
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None and "llmtape_started" in workerinput:
+            self.tape.started = workerinput["llmtape_started"]  # the whole run's start, for rewrite mode
         self.stores: dict[Path, Store] = {self.directory: self.tape.store}
         self.totals: Counter[Outcome] = Counter()
         self.usage = Usage()
@@ -161,6 +164,10 @@ class LlmtapePlugin:
             "directories": sorted(map(str, self.usage.directories)),
             "incomplete": self.usage.incomplete,
         }
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["llmtape_started"] = self.tape.started
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:

@@ -6,8 +6,8 @@ as replay encodes it; the recording is saved when the stream ends.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
 
 import httpx
 
@@ -26,7 +26,13 @@ from llmtape.recording import (
 from llmtape.replay import to_http
 from llmtape.sse import Decoder, Event, encode
 
-Save = Callable[[dict[str, Any]], None]
+
+class Save(Protocol):
+    """Receives the finished response to store; told when a stream is dropped unfinished."""
+
+    def __call__(self, response: dict[str, Any]) -> None: ...
+
+    def abandon(self) -> None: ...
 
 
 def live_request(request: httpx.Request) -> httpx.Request:
@@ -95,6 +101,12 @@ class StreamRecorder:
         self.response["incomplete"] = {"error": type(error).__name__, "message": str(error)}
         self._save_once()
 
+    def abandon(self) -> None:
+        """The caller closed the stream before its end: nothing is saved."""
+        if not self._saved:
+            self._saved = True
+            self._save.abandon()
+
     def _save_once(self) -> None:
         if not self._saved:
             self._saved = True
@@ -155,6 +167,7 @@ class _SyncTee(httpx.SyncByteStream):
         yield from self._recorder.finish()
 
     def close(self) -> None:
+        self._recorder.abandon()
         self._live.close()
         self._client.close()
 
@@ -175,6 +188,7 @@ class _AsyncTee(httpx.AsyncByteStream):
             yield out
 
     async def aclose(self) -> None:
+        self._recorder.abandon()
         await self._live.aclose()
         await self._client.aclose()
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,56 @@ CLOSEST_SEARCH_SECONDS = 2.0
 CLOSEST_SEARCH_FILES = 5000
 
 
+LOCK_WAIT_SECONDS = 120.0
+
+
+class KeyLock:
+    """An exclusive, cross-process lock on one recording while it is being recorded.
+
+    Lock files live under the system's temporary directory, never among the recordings.
+    """
+
+    def __init__(self, directory: Path, name: str) -> None:
+        folder = Path(
+            tempfile.gettempdir(),
+            "llmtape-locks",
+            hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16],
+        )
+        folder.mkdir(parents=True, exist_ok=True)
+        self._path = folder / f"{name}.lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> KeyLock:
+        """Wait for the lock (at most LOCK_WAIT_SECONDS, then go on without it)."""
+        fd = os.open(self._path, os.O_CREAT | os.O_RDWR)
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fd = fd
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    return self
+                time.sleep(0.02)
+
+    @contextmanager
+    def released_on_error(self) -> Iterator[None]:
+        """Release the lock if the block raises (the live call failed); keep it otherwise."""
+        try:
+            yield
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
 class Store:
     """Reads and writes recordings in one directory; parsed recordings are cached."""
 
@@ -30,9 +83,9 @@ class Store:
         """Where the recording of ``key`` lives, whether or not it exists."""
         return self.directory / f"{key}.json"
 
-    def load(self, key: str) -> dict[str, Any] | None:
-        """The recording of ``key``, or None when there is none."""
-        cached = self._cache.get(key)
+    def load(self, key: str, *, fresh: bool = False) -> dict[str, Any] | None:
+        """The recording of ``key``, or None when there is none; ``fresh`` reads past the cache."""
+        cached = None if fresh else self._cache.get(key)
         if cached is not None:
             return cached
         path = self.path(key)
@@ -58,6 +111,17 @@ class Store:
             raise
         self._cache[key] = recording
         return path
+
+    def lock(self, key: str) -> KeyLock:
+        """Hold ``key`` while recording it, so parallel workers record it once."""
+        return KeyLock(self.directory, key).acquire()
+
+    def modified(self, key: str) -> float:
+        """When the recording of ``key`` was last written (0 when it does not exist)."""
+        try:
+            return self.path(key).stat().st_mtime
+        except FileNotFoundError:
+            return 0.0
 
     def closest(self, method: str, endpoint: str) -> Iterator[tuple[Path, dict[str, Any]]]:
         """Recordings of the same method and endpoint, scanned within a time and file budget."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,11 +22,11 @@ from llmtape.errors import LlmtapeError, MissingRecording, RecordingError, Secre
 from llmtape.explain import miss_message
 from llmtape.keys import file_name, request_key
 from llmtape.matching import Matching, stored_matching
-from llmtape.record import Save, aforward, arecord, forward, record
+from llmtape.record import aforward, arecord, forward, record
 from llmtape.recording import chunk_types, dumps, new_recording, new_request
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
 from llmtape.secrets import credential_shapes, environment_secrets, redact
-from llmtape.store import Store, shown
+from llmtape.store import KeyLock, Store, shown
 from llmtape.typemap import KNOWN_TYPES
 
 
@@ -102,6 +103,8 @@ class Tape:
         # Every recording file this tape replayed or wrote, for finding the unused ones.
         self.used: set[Path] = set()
         self._checked: set[int] = set()
+        # When the run began: in rewrite mode a recording written since then is this run's, and replays.
+        self.started = time.time()
         # Files written while this tape was active: rewrite mode records each of them once.
         self._written: set[str] = set()
 
@@ -125,7 +128,11 @@ class Tape:
             if self.mode is Mode.LIVE:
                 response = forward(request)
             else:
-                response = record(request, self._saver(offline, request))
+                claimed = self._claim(offline)
+                if isinstance(claimed, httpx.Response):
+                    return claimed
+                with claimed.released_on_error():
+                    response = record(request, _Saver(self, offline, request, claimed))
             self._log(offline, self._live_outcome())
             return response
         except LlmtapeError as error:
@@ -140,7 +147,11 @@ class Tape:
             if self.mode is Mode.LIVE:
                 response = await aforward(request)
             else:
-                response = await arecord(request, self._saver(offline, request))
+                claimed = self._claim(offline)
+                if isinstance(claimed, httpx.Response):
+                    return claimed
+                with claimed.released_on_error():
+                    response = await arecord(request, _Saver(self, offline, request, claimed))
             self._log(offline, self._live_outcome())
             return response
         except LlmtapeError as error:
@@ -152,14 +163,28 @@ class Tape:
         if self.mode in (Mode.REPLAY, Mode.RECORD) or incoming.name in self._written:
             recording = self.store.load(incoming.name)
             if recording is not None:
-                path = self.store.path(incoming.name)
-                self._check(recording, path, incoming.key)
-                self.used.add(path)
-                self._log(incoming, Outcome.REPLAYED)
-                return to_http(recording["response"], source=shown(path))
+                return self._replay(incoming, recording)
         if self.mode is Mode.REPLAY:
             return self._miss(incoming)
         return incoming
+
+    def _replay(self, incoming: _Incoming, recording: dict[str, Any]) -> httpx.Response:
+        path = self.store.path(incoming.name)
+        self._check(recording, path, incoming.key)
+        self.used.add(path)
+        self._log(incoming, Outcome.REPLAYED)
+        return to_http(recording["response"], source=shown(path))
+
+    def _claim(self, incoming: _Incoming) -> httpx.Response | KeyLock:
+        """The lock for recording ``incoming``; or, if a parallel worker (or an earlier test of
+        this run, in rewrite mode) recorded it meanwhile, its replay."""
+        lock = self.store.lock(incoming.name)
+        recording = self.store.load(incoming.name, fresh=True)
+        fresh = self.mode is Mode.RECORD or self.store.modified(incoming.name) >= self.started
+        if recording is not None and fresh:
+            lock.release()
+            return self._replay(incoming, recording)
+        return lock
 
     def _check(self, recording: dict[str, Any], path: Path, key: str) -> None:
         """A recording replays only if its types are known and its content is what its name says."""
@@ -233,24 +258,6 @@ class Tape:
         self._log(incoming, Outcome.MISSING, message)
         return error_response(MISSING_STATUS, "llmtape_missing_recording", message)
 
-    def _saver(self, incoming: _Incoming, request: httpx.Request) -> Save:
-        stored_request = new_request(
-            incoming.method, incoming.url, incoming.endpoint, request.headers, incoming.body
-        )
-
-        def save(response: dict[str, Any]) -> None:
-            recording = new_recording(stored_request, response, self.test_id, self.matching.stored())
-            recording = redact(recording, self.secrets)
-            found = credential_shapes(dumps(recording).decode("utf-8"))
-            if found and not self.allow_secrets:
-                # Fails the test at its end; raising here would break the caller's stream midway.
-                self._failed(request, SecretFound(found, path=shown(self.store.path(incoming.name))))
-                return
-            self.used.add(self.store.save(incoming.name, recording))
-            self._written.add(incoming.name)
-
-        return save
-
     def _failed(self, request: httpx.Request, error: LlmtapeError) -> httpx.Response:
         call = Call(
             method=request.method,
@@ -280,6 +287,34 @@ class Tape:
         )
         with self._lock:
             self.calls.append(call)
+
+
+class _Saver:
+    """Writes a recorded response (through the secret gate) and releases the key's lock."""
+
+    def __init__(self, tape: Tape, incoming: _Incoming, request: httpx.Request, lock: KeyLock) -> None:
+        self._tape, self._incoming, self._request, self._lock = tape, incoming, request, lock
+        self._stored_request = new_request(
+            incoming.method, incoming.url, incoming.endpoint, request.headers, incoming.body
+        )
+
+    def __call__(self, response: dict[str, Any]) -> None:
+        tape, name = self._tape, self._incoming.name
+        try:
+            recording = new_recording(self._stored_request, response, tape.test_id, tape.matching.stored())
+            recording = redact(recording, tape.secrets)
+            found = credential_shapes(dumps(recording).decode("utf-8"))
+            if found and not tape.allow_secrets:
+                # Fails the test at its end; raising here would break the caller's stream midway.
+                tape._failed(self._request, SecretFound(found, path=shown(tape.store.path(name))))
+                return
+            tape.used.add(tape.store.save(name, recording))
+            tape._written.add(name)
+        finally:
+            self._lock.release()
+
+    def abandon(self) -> None:
+        self._lock.release()
 
 
 def _json_body(request: httpx.Request) -> Any:
