@@ -154,8 +154,9 @@ class LlmtapePlugin:
             workeroutput["llmtape"] = self._worker_report()
             return
         self._judge(session, exitstatus)
-        if self.config.cache is not None:
-            self.config.cache.set(CACHE_KEY, self.usage.to_json())
+        cache = getattr(self.config, "cache", None)  # absent with -p no:cacheprovider
+        if cache is not None:
+            cache.set(CACHE_KEY, self.usage.to_json())
 
     def _worker_report(self) -> dict[str, Any]:
         return {

@@ -24,7 +24,7 @@ LOCAL_MODEL = "smollm2-135m-instruct"
 ALLOWED = {
     "replay": {Outcome.REPLAYED},
     "record": {Outcome.REPLAYED, Outcome.RECORDED},
-    "rewrite": {Outcome.RECORDED},
+    "rewrite": {Outcome.RECORDED, Outcome.REPLAYED},  # each request is recorded once a run
     "live": {Outcome.LIVE},
 }
 
