@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import start_server  # noqa: E402
 
-TEST_TEMPLATE = '''
+TEST_TEMPLATE = """
 import os
 import time
 
@@ -67,9 +67,9 @@ def timed(function):
 {fixture}
 
 {tests}
-'''
+"""
 
-FLOOR_FIXTURE = '''
+FLOOR_FIXTURE = """
 import httpx
 import respx
 from httpx import Response
@@ -89,34 +89,34 @@ def floor():
             side_effect=lambda request: Response(200, headers={"content-type": "text/event-stream"}, stream=Pieces())
         )
         yield
-'''
+"""
 
 TESTS = {
-    "a": '''
+    "a": """
 {marker}
 def test_stream():
     client = httpx2.Client()
     assert timed(lambda: [raw_call(client, i) for i in range(300)])
-''',
-    "b": '''
+""",
+    "b": """
 {marker}
 def test_stream():
     client = openai.OpenAI(base_url=URL, api_key="k", max_retries=0)
     assert timed(lambda: [sdk_call(client, i) for i in range(300)])
-''',
-    "c": '''
+""",
+    "c": """
 @pytest.mark.parametrize("i", range(300))
 {marker}
 def test_one(i):
     client = httpx2.Client()
     assert timed(lambda: raw_call(client, i))
-''',
-    "d": '''
+""",
+    "d": """
 {marker}
 def test_one():
     client = httpx2.Client()
     assert timed(lambda: raw_call(client, 0))
-''',
+""",
 }
 WORDS = {"a": 200, "b": 200, "c": 20, "d": 20}
 
@@ -141,15 +141,35 @@ def plugins(contender: str) -> list[str]:
     return ["-p", "no:llmtape", "-p", "no:recording"]
 
 
-def pytest_run(folder: Path, test: Path, contender: str, extra: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+def pytest_run(
+    folder: Path, test: Path, contender: str, extra: list[str], env: dict[str, str]
+) -> tuple[float, float, float]:
     """(time inside the tests, whole process time, peak memory in MiB) of one pytest process."""
     out = folder / "inside.txt"
     out.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-o", "addopts=",
-               *plugins(contender), *extra, str(test)]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "-o",
+        "addopts=",
+        *plugins(contender),
+        *extra,
+        str(test),
+    ]
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=folder, env={**env, "BENCH_OUT": str(out)}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        command,
+        cwd=folder,
+        env={**env, "BENCH_OUT": str(out)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     output = process.stdout.read() if process.stdout else b""
     _, status, usage = os.wait4(process.pid, 0)
     whole = time.perf_counter() - start
@@ -161,8 +181,10 @@ def pytest_run(folder: Path, test: Path, contender: str, extra: list[str], env: 
 
 def prepare(folder: Path, workload: str, env: dict[str, str]) -> None:
     """Record the workload's traffic with llmtape and with vcrpy, and write the floor's bytes."""
-    for contender, extra in (("llmtape", ["--record", "--llmtape-dir", "recordings"]),
-                             ("vcrpy", ["--record-mode=once"])):
+    for contender, extra in (
+        ("llmtape", ["--record", "--llmtape-dir", "recordings"]),
+        ("vcrpy", ["--record-mode=once"]),
+    ):
         test = write_test(folder, workload, contender)
         pytest_run(folder, test, contender, extra, env)
     sys.path.insert(0, str(ROOT / "src"))
@@ -175,8 +197,12 @@ def prepare(folder: Path, workload: str, env: dict[str, str]) -> None:
 
 
 def fill(directory: Path, count: int) -> None:
-    """Add ``count`` recordings that no test asks for (copies of a real one under other names)."""
-    source = next(directory.glob("*.json")).read_bytes()
+    """Add ``count`` recordings that no test asks for: a real one cut to its first chunk, under other names."""
+    import orjson
+
+    recording = orjson.loads(next(directory.glob("*.json")).read_bytes())
+    recording["response"]["body"] = recording["response"]["body"][:1]
+    source = orjson.dumps(recording)
     for number in range(count):
         (directory / f"{number:064x}.json").write_bytes(source)
 
@@ -192,8 +218,13 @@ def main() -> None:
     try:
         for workload in ("a", "c") if args.quick else ("a", "b", "c", "d"):
             folder = Path(tempfile.mkdtemp(prefix=f"llmtape-bench-{workload}-"))
-            env = {**os.environ, "BENCH_URL": server.base_url, "BENCH_WORDS": str(WORDS[workload]),
-                   "BENCH_FLOOR": str(folder / "floor.sse"), "PYTHONPATH": str(ROOT)}
+            env = {
+                **os.environ,
+                "BENCH_URL": server.base_url,
+                "BENCH_WORDS": str(WORDS[workload]),
+                "BENCH_FLOOR": str(folder / "floor.sse"),
+                "PYTHONPATH": str(ROOT),
+            }
             prepare(folder, workload, env)
             contenders = ["llmtape", "floor", "vcrpy"]
             if workload == "d":
@@ -201,7 +232,10 @@ def main() -> None:
             results: dict[str, list[tuple[float, float, float]]] = {c: [] for c in contenders}
             for _ in range(rounds):
                 for contender in contenders:
-                    if contender == "llmtape (100,000 recordings)" and len(list((folder / "recordings").iterdir())) < 1000:
+                    if (
+                        contender == "llmtape (100,000 recordings)"
+                        and len(list((folder / "recordings").iterdir())) < 1000
+                    ):
                         fill(folder / "recordings", 100_000)
                     name = contender.split(" ")[0]
                     test = write_test(folder, workload, name)
@@ -222,13 +256,17 @@ def main() -> None:
 
 def report(rows: list[tuple[str, str, float, float, float]]) -> None:
     by = {(w, c): (i, p) for w, c, i, p, _ in rows}
-    print(f"{'workload':8} {'contender':30} {'in tests':>10} {'process':>9} {'/floor':>8} {'/vcrpy':>8} {'peak MiB':>9}")
+    print(
+        f"{'workload':8} {'contender':30} {'in tests':>10} {'process':>9} {'/floor':>8} {'/vcrpy':>8} {'peak MiB':>9}"
+    )
     for workload, contender, inside, whole, memory in rows:
         floor = by.get((workload, "floor"))
         vcr = by.get((workload, "vcrpy"))
         to_floor = f"{inside / floor[0]:.2f}x" if floor and contender != "floor" else "-"
         to_vcr = f"{inside / vcr[0]:.2f}x" if vcr and contender != "vcrpy" else "-"
-        print(f"{workload:8} {contender:30} {inside:9.3f}s {whole:8.2f}s {to_floor:>8} {to_vcr:>8} {memory:9.0f}")
+        print(
+            f"{workload:8} {contender:30} {inside:9.3f}s {whole:8.2f}s {to_floor:>8} {to_vcr:>8} {memory:9.0f}"
+        )
 
 
 if __name__ == "__main__":

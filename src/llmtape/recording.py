@@ -72,7 +72,11 @@ def payload_text(item: dict[str, Any]) -> str:
 
 def chunk_bytes(chunk: dict[str, Any]) -> bytes:
     """The SSE bytes one stored chunk replays as."""
-    return encode(Event(data=payload_text(chunk), event=chunk.get("__event__")))
+    if chunk["__type__"] == TEXT_TYPE:
+        return encode(Event(data=payload_text(chunk), event=chunk.get("__event__")))
+    # The hot path of replay: compact JSON never spans lines, so it is one data line.
+    head = b"data: " if "__event__" not in chunk else f"event: {chunk['__event__']}\ndata: ".encode()
+    return head + orjson.dumps(chunk["__data__"]) + b"\n\n"
 
 
 def line_bytes(chunk: dict[str, Any]) -> bytes:
