@@ -13,9 +13,8 @@ from llmtape.sse import Decoder, Event, encode
 
 # Event names are single-line and without surrounding blanks; data is any text but carriage returns
 # (which SSE itself cannot carry: CR and CRLF are line ends).
-names = st.none() | st.text(st.characters(blacklist_characters="\r\n:"), min_size=1).map(str.strip).filter(
-    bool
-)
+text_characters = st.characters(blacklist_characters="\r\n:", blacklist_categories=("Cs",))
+names = st.none() | st.text(text_characters, min_size=1).map(str.strip).filter(bool)
 data = st.text(st.characters(blacklist_characters="\r", blacklist_categories=("Cs",)))
 events = st.lists(st.builds(Event, data=data, event=names), max_size=20)
 
