@@ -7,6 +7,7 @@ import hashlib
 import os
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,8 @@ import orjson
 from llmtape.errors import RecordingError
 from llmtape.recording import dumps
 
+# Parsed recordings kept in memory: enough for a test's conversation, bounded for a suite's thousands.
+CACHE_SIZE = 64
 # A miss looks for the closest recording; in a huge directory it stops looking after this.
 CLOSEST_SEARCH_SECONDS = 2.0
 CLOSEST_SEARCH_FILES = 5000
@@ -77,7 +80,7 @@ class Store:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
-        self._cache: dict[str, dict[str, Any]] = {}
+        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def path(self, key: str) -> Path:
         """Where the recording of ``key`` lives, whether or not it exists."""
@@ -87,6 +90,7 @@ class Store:
         """The recording of ``key``, or None when there is none; ``fresh`` reads past the cache."""
         cached = None if fresh else self._cache.get(key)
         if cached is not None:
+            self._cache.move_to_end(key)
             return cached
         path = self.path(key)
         try:
@@ -94,8 +98,14 @@ class Store:
         except FileNotFoundError:
             return None
         recording = parse(content, path)
-        self._cache[key] = recording
+        self._remember(key, recording)
         return recording
+
+    def _remember(self, key: str, recording: dict[str, Any]) -> None:
+        self._cache[key] = recording
+        self._cache.move_to_end(key)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
 
     def save(self, key: str, recording: dict[str, Any]) -> Path:
         """Write a recording atomically: readers see the old file or the new one, never half."""
@@ -109,7 +119,7 @@ class Store:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
-        self._cache[key] = recording
+        self._remember(key, recording)
         return path
 
     def lock(self, key: str) -> KeyLock:

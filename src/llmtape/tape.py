@@ -102,7 +102,6 @@ class Tape:
         self._occurrences: Counter[str] = Counter()
         # Every recording file this tape replayed or wrote, for finding the unused ones.
         self.used: set[Path] = set()
-        self._checked: set[int] = set()
         # When the run began: in rewrite mode a recording written since then is this run's, and replays.
         self.started = time.time()
         # Files written while this tape was active: rewrite mode records each of them once.
@@ -188,8 +187,6 @@ class Tape:
 
     def _check(self, recording: dict[str, Any], path: Path, key: str) -> None:
         """A recording replays only if its types are known and its content is what its name says."""
-        if id(recording) in self._checked:
-            return
         for type_name in chunk_types(recording["response"]):
             if type_name not in KNOWN_TYPES:
                 raise RecordingError(
@@ -211,7 +208,6 @@ class Tape:
                 "run `llmtape rehash` if the matching settings changed, else record it again",
                 path=shown(path),
             )
-        self._checked.add(id(recording))
 
     def _live_outcome(self) -> Outcome:
         return Outcome.LIVE if self.mode is Mode.LIVE else Outcome.RECORDED
