@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llmtape.errors import ConfigError, RecordingError
+from llmtape.jsonvalue import map_strings
 
 Normalizer = Callable[[Any], Any]
 _TOKEN = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+|\*)\]")
@@ -149,15 +150,12 @@ class Matching:
 
 
 def _substitute(value: Any, rules: list[tuple[re.Pattern[str], str]]) -> Any:
-    if isinstance(value, str):
+    def change(text: str) -> str:
         for pattern, replacement in rules:
-            value = pattern.sub(replacement, value)
-        return value
-    if isinstance(value, dict):
-        return {key: _substitute(item, rules) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_substitute(item, rules) for item in value]
-    return value
+            text = pattern.sub(replacement, text)
+        return text
+
+    return map_strings(value, change)
 
 
 def stored_matching(recording: dict[str, Any], project: Matching, path: Path) -> Matching:

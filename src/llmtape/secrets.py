@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from llmtape.jsonvalue import map_strings
+
 CREDENTIAL_VARIABLE = re.compile(r".+_(API_KEY|TOKEN|SECRET)$")
 MIN_SECRET_LENGTH = 8
 SHAPES = [
@@ -31,15 +33,13 @@ def redact(value: Any, secrets: Mapping[str, str]) -> Any:
     """A copy of a JSON value with every occurrence of each secret replaced by ``<VARIABLE_NAME>``."""
     if not secrets:
         return value
-    if isinstance(value, str):
+
+    def change(text: str) -> str:
         for secret, placeholder in secrets.items():
-            value = value.replace(secret, placeholder)
-        return value
-    if isinstance(value, dict):
-        return {key: redact(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact(item, secrets) for item in value]
-    return value
+            text = text.replace(secret, placeholder)
+        return text
+
+    return map_strings(value, change)
 
 
 def credential_shapes(text: str) -> list[str]:

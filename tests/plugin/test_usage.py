@@ -20,10 +20,15 @@ def test_two():
 """
 
 
-def test_a_complete_run_lists_unused_recordings_and_prune_deletes_them(project: Project) -> None:
+def record_two(project: Project) -> None:
+    """Make the project two tests (the chat helper moved out of test files) and record them."""
     (project.pytester.path / "test_chat.py").rename(project.pytester.path / "conftest_chat.py")
     project.pytester.makepyfile(test_two=TWO.replace("from test_chat import", "from conftest_chat import"))
     project.pytester.runpytest("--record").assert_outcomes(passed=2)
+
+
+def test_a_complete_run_lists_unused_recordings_and_prune_deletes_them(project: Project) -> None:
+    record_two(project)
     extra = project.recordings / ("f" * 64 + ".json")
     shutil.copy(sorted(project.recordings.glob("*.json"))[0], extra)
     listed = project.pytester.runpytest()
@@ -41,9 +46,7 @@ def test_a_complete_run_lists_unused_recordings_and_prune_deletes_them(project: 
 
 
 def test_a_partial_run_cannot_tell_and_prunes_nothing(project: Project) -> None:
-    (project.pytester.path / "test_chat.py").rename(project.pytester.path / "conftest_chat.py")
-    project.pytester.makepyfile(test_two=TWO.replace("from test_chat import", "from conftest_chat import"))
-    project.pytester.runpytest("--record").assert_outcomes(passed=2)
+    record_two(project)
     for args, reason in [
         (["-k", "one"], "1 tests were deselected"),
         (["test_two.py::test_one"], "tests were selected on the command line"),
@@ -54,9 +57,7 @@ def test_a_partial_run_cannot_tell_and_prunes_nothing(project: Project) -> None:
 
 
 def test_a_failing_run_prunes_nothing(project: Project) -> None:
-    (project.pytester.path / "test_chat.py").rename(project.pytester.path / "conftest_chat.py")
-    project.pytester.makepyfile(test_two=TWO.replace("from test_chat import", "from conftest_chat import"))
-    project.pytester.runpytest("--record").assert_outcomes(passed=2)
+    record_two(project)
     shutil.copy(sorted(project.recordings.glob("*.json"))[0], project.recordings / ("f" * 64 + ".json"))
     project.pytester.makepyfile(test_fail="def test_fail():\n    assert False\n")
     result = project.pytester.runpytest("--llmtape-prune")
@@ -65,9 +66,7 @@ def test_a_failing_run_prunes_nothing(project: Project) -> None:
 
 
 def test_xdist_workers_report_what_they_used(project: Project) -> None:
-    (project.pytester.path / "test_chat.py").rename(project.pytester.path / "conftest_chat.py")
-    project.pytester.makepyfile(test_two=TWO.replace("from test_chat import", "from conftest_chat import"))
-    project.pytester.runpytest("--record").assert_outcomes(passed=2)
+    record_two(project)
     extra = project.recordings / ("f" * 64 + ".json")
     shutil.copy(sorted(project.recordings.glob("*.json"))[0], extra)
     result = project.pytester.runpytest_subprocess("-n", "2", "--llmtape-prune")
