@@ -16,7 +16,7 @@ from llmtape.assemble import Reply, messages, payloads, reply, tools
 from llmtape.diff import json_diff
 from llmtape.errors import LlmtapeError
 from llmtape.keys import canonical_json, key_material, request_key
-from llmtape.matching import Matching
+from llmtape.matching import Matching, recording_key
 from llmtape.store import Store, parse, shown
 from llmtape.usage import Usage, delete
 
@@ -195,13 +195,7 @@ def rehash_lines(directory: Path, matching: Matching, dry_run: bool) -> list[str
     lines, moved, collided = [], 0, 0
     store = Store(directory)
     for path, recording in recordings(directory):
-        request = recording["request"]
-        key = request_key(
-            request["method"],
-            request["endpoint"],
-            matching.apply(request.get("body")),
-            recording.get("test_id"),
-        )
+        key = recording_key(recording, matching)
         _, dot, occurrence = path.name.removesuffix(".json").partition(".")
         name = key + dot + occurrence
         recording.setdefault("llmtape", {})["matching"] = matching.stored()

@@ -16,6 +16,7 @@ from typing import Any
 
 from llmtape.errors import ConfigError, RecordingError
 from llmtape.jsonvalue import map_strings
+from llmtape.keys import request_key
 
 Normalizer = Callable[[Any], Any]
 _TOKEN = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+|\*)\]")
@@ -172,3 +173,11 @@ def stored_matching(recording: dict[str, Any], project: Matching, path: Path) ->
     return Matching(
         tuple(stored.get("ignore") or []), pairs, normalizer, project.hook if normalizer else None
     )
+
+
+def recording_key(recording: dict[str, Any], matching: Matching) -> str:
+    """The key of a recording's stored request under ``matching``."""
+    request = recording["request"]
+    body = matching.apply(request.get("body"))
+    method, endpoint = str(request.get("method", "")), str(request.get("endpoint", ""))
+    return request_key(method, endpoint, body, recording.get("test_id"))

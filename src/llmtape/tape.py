@@ -21,7 +21,7 @@ from llmtape.config import Endpoints, Mode, resolve_mode
 from llmtape.errors import LlmtapeError, MissingRecording, RecordingError, SecretFound, UnsupportedRequest
 from llmtape.explain import miss_message
 from llmtape.keys import file_name, request_key
-from llmtape.matching import Matching, stored_matching
+from llmtape.matching import Matching, recording_key, stored_matching
 from llmtape.record import aforward, arecord, forward, record
 from llmtape.recording import chunk_types, dumps, new_recording, new_request
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
@@ -194,14 +194,7 @@ class Tape:
                     "record it again, or run `llmtape verify` to see what else is off",
                     path=shown(path),
                 )
-        request = recording["request"]
-        matching = stored_matching(recording, self.matching, path)
-        stored = request_key(
-            str(request.get("method", "")),
-            str(request.get("endpoint", "")),
-            matching.apply(request.get("body")),
-            recording.get("test_id"),
-        )
+        stored = recording_key(recording, stored_matching(recording, self.matching, path))
         if stored != key:
             raise RecordingError(
                 f"llmtape: this file is named for key {key}, but its stored request has key {stored}; "

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from llmtape.errors import RecordingError
-from llmtape.keys import request_key
-from llmtape.matching import Matching, stored_matching
+from llmtape.matching import Matching, recording_key, stored_matching
 from llmtape.secrets import credential_shapes
 from llmtape.store import parse
 from llmtape.typemap import sdk_class
@@ -55,14 +54,11 @@ def _where(indices: list[int]) -> str:
 
 
 def _name(path: Path, recording: dict[str, Any], project: Matching) -> Iterator[str]:
-    request = recording["request"]
     try:
-        matching = stored_matching(recording, project, path)
+        key = recording_key(recording, stored_matching(recording, project, path))
     except RecordingError as error:
         yield str(error).splitlines()[0]
         return
-    body = matching.apply(request.get("body"))
-    key = request_key(request.get("method", ""), request.get("endpoint", ""), body, recording.get("test_id"))
     stem = path.name.removesuffix(".json")
     base, _, occurrence = stem.partition(".")
     if base != key or (occurrence and not occurrence.isdigit()):
