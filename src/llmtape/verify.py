@@ -11,7 +11,7 @@ from llmtape.errors import RecordingError
 from llmtape.matching import Matching, recording_key, stored_matching
 from llmtape.secrets import credential_shapes
 from llmtape.store import parse
-from llmtape.typemap import sdk_class
+from llmtape.typemap import KNOWN_TYPES, sdk_class
 
 
 def problems(path: Path, *, schema: bool = True, project: Matching | None = None) -> Iterator[str]:
@@ -37,6 +37,8 @@ def problems(path: Path, *, schema: bool = True, project: Matching | None = None
             continue
         if not (isinstance(item, dict) and isinstance(item.get("__type__"), str) and "__data__" in item):
             found.setdefault("not a typed object {'__type__': ..., '__data__': ...}", []).append(index)
+        elif item["__type__"] not in KNOWN_TYPES:
+            found.setdefault(f"unknown __type__ {item['__type__']!r}: replay refuses it", []).append(index)
         elif schema:
             for line in drift(item["__type__"], item["__data__"]):
                 found.setdefault(line, []).append(index)

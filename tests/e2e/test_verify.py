@@ -66,3 +66,17 @@ def test_a_secret_looking_value_is_a_problem(copied: Path, capsys: pytest.Captur
     code, lines = run(copied, capsys, "--no-schema")
     assert code == 1
     assert f"{path}: secret-looking value: OpenAI key sk-pro…; remove it and record again" in lines
+
+
+def test_an_unknown_type_is_a_problem(copied: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = sorted(copied.glob("*.json"))[0]
+    data = json.loads(path.read_text())
+    body = data["response"]["body"]
+    (body[0] if isinstance(body, list) else body)["__type__"] = "os.system"
+    path.write_text(json.dumps(data))
+    code, lines = run(copied, capsys, "--no-schema")
+    assert code == 1
+    assert any(
+        line.startswith(f"{path}: ") and "unknown __type__ 'os.system': replay refuses it" in line
+        for line in lines
+    )
