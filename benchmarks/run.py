@@ -190,7 +190,7 @@ def prepare(folder: Path, workload: str, env: dict[str, str]) -> None:
     sys.path.insert(0, str(ROOT / "src"))
     import orjson
 
-    from llmtape.recording import stream_bytes
+    from llmtape.format.chunks import stream_bytes
 
     first = orjson.loads(next((folder / "recordings").glob("*.json")).read_bytes())
     (folder / "floor.sse").write_bytes(b"".join(stream_bytes(first["response"])))

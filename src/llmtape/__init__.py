@@ -4,12 +4,13 @@ from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, Mode
 from llmtape.errors import (
     ConfigError,
     LlmtapeError,
+    LockTimeout,
     MissingRecording,
     RecordingError,
+    SecretFound,
     UnsupportedRequest,
 )
-from llmtape.keys import request_key
-from llmtape.tape import Call, Outcome, Tape, tape
+from llmtape.tape import Call, Outcome, TapeView, tape
 
 __all__ = [
     "DEFAULT_ENDPOINTS",
@@ -17,12 +18,13 @@ __all__ = [
     "ConfigError",
     "Endpoints",
     "LlmtapeError",
+    "LockTimeout",
     "MissingRecording",
     "Mode",
     "Outcome",
     "RecordingError",
-    "Tape",
+    "SecretFound",
+    "TapeView",
     "UnsupportedRequest",
-    "request_key",
     "tape",
 ]

@@ -7,7 +7,8 @@ Every error says what happened, which request or file it concerns, and how to fi
     ├── RecordingError       a recording file cannot be read or written
     ├── UnsupportedRequest   an intercepted request cannot be keyed
     ├── MissingRecording     replay found no recording for a request
-    └── SecretFound          a recording about to be written contains a credential
+    ├── SecretFound          a recording about to be written contains a credential
+    └── LockTimeout          another process held a request's recording lock for too long
 """
 
 from __future__ import annotations
@@ -59,3 +60,18 @@ class SecretFound(LlmtapeError):
             "  allow it for this test with @pytest.mark.llmtape(allow_secrets=True)"
         )
         self.path = path
+
+
+class LockTimeout(LlmtapeError):
+    """Another process kept recording the same request for longer than llmtape waits."""
+
+    def __init__(self, *, seconds: float, path: str, lock: str) -> None:
+        super().__init__(
+            f"llmtape: another process has been recording this request for {seconds:g} s, so this call was "
+            "not answered rather than recorded twice\n"
+            f"  file: {path}\n"
+            f"  lock: {lock}\n"
+            "  fix: let the other test run finish (or stop it), then run this test again"
+        )
+        self.path = path
+        self.lock = lock

@@ -1,121 +1,209 @@
-"""Interception: the one place that patches HTTP clients, through respx.
+"""Interception: the one place that hooks into HTTP clients, through respx's mocker extension point.
 
-respx patches the connection pools of ``httpcore`` (under ``httpx``) and, when it is
-installed, ``httpcore2`` (under ``httpx2``, the stack of ``openai`` 3.x and ``anthropic``
-2.x). One router per pool library dispatches every request to the innermost active
-handler; requests it does not want, and the live calls record mode makes itself, pass
-through untouched.
+llmtape registers a respx ``Mocker`` of its own for each connection-pool library, ``httpcore``
+(under ``httpx``) and, when installed, ``httpcore2`` (under ``httpx2``, the stack of ``openai``
+3.x and ``anthropic`` 2.x). Its patch sits below any mock the user starts (respx, either mocker
+order; pytest-httpx and ``httpx.MockTransport`` never reach the pool at all), so llmtape sees
+only what would otherwise reach the network. Live calls go through the very pool the caller's
+client built: its proxy, CA, client certificate, HTTP/2 and limits apply as without llmtape.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import threading
-from typing import Any, Protocol
+from abc import ABC
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
 
+import httpcore
 import httpx
-import respx
 from respx.mocks import HTTPCoreMocker, Mocker
-from respx.models import AllMockedAssertionError
 
-# Set on the requests that record mode sends to the live API, so they are not intercepted again.
+from llmtape import carry
+from llmtape.context import active
+from llmtape.tape import Tape
+
+# Set on a request llmtape sends live, so the pool's own connections do not intercept it again.
 LIVE = "llmtape.live"
 
 
-class Handler(Protocol):
-    """What an active tape offers the interceptor."""
+class _CoreStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A connection pool's response body, as an httpx stream (raw bytes: httpx decodes them)."""
 
-    def intercepts(self, request: httpx.Request) -> bool: ...
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
 
-    def handle(self, request: httpx.Request) -> httpx.Response: ...
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._stream
 
-    async def ahandle(self, request: httpx.Request) -> httpx.Response: ...
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for piece in self._stream:
+            yield piece
 
+    def close(self) -> None:
+        if hasattr(self._stream, "close"):
+            self._stream.close()
 
-def _register_httpcore2() -> None:
-    if "httpcore2" in Mocker.registry or importlib.util.find_spec("httpcore2") is None:
-        return
-
-    class HTTPCore2Mocker(HTTPCoreMocker):
-        name = "httpcore2"
-        targets = [  # noqa: RUF012 (respx declares it a list)
-            "httpcore2._sync.connection.HTTPConnection",
-            "httpcore2._sync.connection_pool.ConnectionPool",
-            "httpcore2._sync.http_proxy.HTTPProxy",
-            "httpcore2._async.connection.AsyncHTTPConnection",
-            "httpcore2._async.connection_pool.AsyncConnectionPool",
-            "httpcore2._async.http_proxy.AsyncHTTPProxy",
-        ]
+    async def aclose(self) -> None:
+        if hasattr(self._stream, "aclose"):
+            await self._stream.aclose()
 
 
-class _Router(respx.MockRouter):
-    """A respx router that hands wanted requests to the active handler."""
+def _as_httpx(response: Any, request: httpx.Request) -> httpx.Response:
+    """A connection pool's response (httpcore or httpcore2) as an unread httpx response."""
+    return httpx.Response(
+        response.status,
+        headers=response.headers,
+        stream=_CoreStream(response.stream),
+        extensions=response.extensions,
+        request=request,
+    )
 
-    def __init__(self, using: str) -> None:
-        super().__init__(assert_all_called=False, using=using)
-        self.route().pass_through()
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        target = self._target(request)
-        if target is None:
-            return super().handler(request)
-        return target.handle(request)
+class _Interceptor(HTTPCoreMocker, ABC):
+    """Patches one pool library's ``handle_request`` methods (as an ABC, respx does not register it)."""
 
-    async def async_handler(self, request: httpx.Request) -> httpx.Response:
-        target = self._target(request)
-        if target is None:
-            return await super().async_handler(request)
-        return await target.ahandle(request)
+    response_class: ClassVar[Any] = httpcore.Response
 
-    def _target(self, request: httpx.Request) -> Handler | None:
-        top = _stack[-1] if _stack else None
-        if top is not None and not request.extensions.get(LIVE) and top.intercepts(request):
-            return top
-        if self.Mocker is not None and len(self.Mocker.routers) > 1:
-            # Let routers the user started with respx after us have their say.
-            raise AllMockedAssertionError(f"llmtape: not intercepting {request!r}")
+    @classmethod
+    def mock(cls, spec: Callable[..., Any]) -> Callable[..., Any]:
+        if spec.__name__ not in cls.target_methods:
+            return spec
+        if inspect.iscoroutinefunction(spec):
+            return cls._async_mock(spec)
+        return cls._sync_mock(spec)
+
+    @classmethod
+    def _sync_mock(cls, spec: Callable[..., Any]) -> Callable[..., Any]:
+        def handle_request(pool: Any, request: Any) -> Any:
+            tape = active()
+            outgoing = None if tape is None else cls._wanted(tape, request)
+            if tape is None or outgoing is None:
+                return spec(pool, request)
+            outgoing.read()
+            request.stream = outgoing.stream  # the body, readable again for the live call
+
+            def send() -> httpx.Response:
+                request.extensions[LIVE] = True
+                return _as_httpx(spec(pool, request), outgoing)
+
+            answer = carry.handle(tape, outgoing, send)
+            if answer is None:
+                request.extensions[LIVE] = True
+                return spec(pool, request)
+            return cls.from_sync_httpx_response(answer, pool)
+
+        return handle_request
+
+    @classmethod
+    def _async_mock(cls, spec: Callable[..., Any]) -> Callable[..., Any]:
+        async def handle_async_request(pool: Any, request: Any) -> Any:
+            tape = active()
+            outgoing = None if tape is None else cls._wanted(tape, request)
+            if tape is None or outgoing is None:
+                return await spec(pool, request)
+            await outgoing.aread()
+            request.stream = outgoing.stream
+
+            async def send() -> httpx.Response:
+                request.extensions[LIVE] = True
+                return _as_httpx(await spec(pool, request), outgoing)
+
+            answer = await carry.ahandle(tape, outgoing, send)
+            if answer is None:
+                request.extensions[LIVE] = True
+                return await spec(pool, request)
+            return cls.from_sync_httpx_response(answer, pool)
+
+        return handle_async_request
+
+    @classmethod
+    def _wanted(cls, tape: Tape, request: Any) -> httpx.Request | None:
+        """The request as httpx sees it, if it is an LLM call that ``tape`` handles (its body unread)."""
+        if request.extensions.get(LIVE):
+            return None
+        outgoing: httpx.Request = cls.to_httpx_request(request=request)  # type: ignore[no-untyped-call]
+        return outgoing if tape.options.intercepts(outgoing.method, outgoing.url.path) else None
+
+    @classmethod
+    def from_sync_httpx_response(cls, httpx_response: Any, target: Any, **kwargs: Any) -> Any:
+        return cls.response_class(
+            status=httpx_response.status_code,
+            headers=httpx_response.headers.raw,
+            content=httpx_response.stream,
+            extensions=httpx_response.extensions,
+        )
+
+
+class HttpcoreInterceptor(_Interceptor):
+    name = "llmtape-httpcore"
+    targets: ClassVar[list[str]] = list(HTTPCoreMocker.targets)
+
+
+def _httpcore2_interceptor() -> type[_Interceptor] | None:
+    if importlib.util.find_spec("httpcore2") is None:
         return None
+    import httpcore2
+
+    class Httpcore2Interceptor(_Interceptor):
+        name = "llmtape-httpcore2"
+        targets: ClassVar[list[str]] = [
+            t.replace("httpcore.", "httpcore2.", 1) for t in HTTPCoreMocker.targets
+        ]
+        response_class: ClassVar[Any] = httpcore2.Response
+
+    return Httpcore2Interceptor
 
 
-_stack: list[Handler] = []
-_routers: list[_Router] = []
-_lock = threading.Lock()
+INTERCEPTORS: list[type[_Interceptor]] = [HttpcoreInterceptor, *filter(None, [_httpcore2_interceptor()])]
+# The user's respx mockers of the same libraries, whose patches must stay above llmtape's.
+_USER_MOCKERS = {"llmtape-httpcore": "httpcore", "llmtape-httpcore2": "httpcore2"}
 
-
-def push(handler: Handler) -> None:
-    """Make ``handler`` receive intercepted requests until it is popped."""
-    with _lock:
-        if not _stack:
-            _start()
-        _stack.append(handler)
-
-
-def pop(handler: Handler) -> None:
-    """Stop sending requests to ``handler``; unpatch when no handler is left."""
-    with _lock:
-        _stack.remove(handler)
-        if not _stack:
-            _stop()
+_users = 0
+_mutex = threading.Lock()
 
 
 def backends() -> list[str]:
-    """The connection-pool libraries that are patched while a handler is active."""
-    _register_httpcore2()
-    return [name for name in ("httpcore", "httpcore2") if name in Mocker.registry]
+    """The connection-pool libraries llmtape intercepts."""
+    return [_USER_MOCKERS[interceptor.name] for interceptor in INTERCEPTORS]
 
 
-def _start() -> None:
-    for name in backends():
-        router = _Router(using=name)
-        router.start()
-        _routers.append(router)
+@contextmanager
+def _user_mocks_on_top(interceptor: type[_Interceptor]) -> Iterator[None]:
+    """Patches stack: lift the user's started respx mocks off while llmtape's patch changes, then put
+    them back on top, so they still answer first."""
+    user = Mocker.registry.get(_USER_MOCKERS[interceptor.name])
+    started = user is not None and bool(user.routers)
+    if user is not None and started:
+        user.stop(force=True)
+    try:
+        yield
+    finally:
+        if user is not None and started:
+            user.start()
 
 
-def _stop() -> None:
-    while _routers:
-        _routers.pop().stop()
+def install() -> None:
+    """Patch the pools (the first of nested callers does it); respx mocks already started stay on top."""
+    global _users
+    with _mutex:
+        _users += 1
+        if _users > 1:
+            return
+        for interceptor in INTERCEPTORS:
+            with _user_mocks_on_top(interceptor):
+                interceptor.start()
 
 
-def live_extensions(request: httpx.Request) -> dict[str, Any]:
-    """The extensions for the live copy of an intercepted request (timeouts kept)."""
-    return {**request.extensions, LIVE: True}
+def uninstall() -> None:
+    """Undo :func:`install` once its last caller is done."""
+    global _users
+    with _mutex:
+        _users -= 1
+        if _users == 0:
+            for interceptor in INTERCEPTORS:
+                with _user_mocks_on_top(interceptor):
+                    interceptor.stop(force=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from llmtape.errors import ConfigError, RecordingError
+from llmtape.format.recording import MatchingSettings, Recording
 from llmtape.jsonvalue import map_strings
 from llmtape.keys import request_key
 
@@ -141,7 +142,7 @@ class Matching:
             result = _substitute(result, [(re.compile(p), r) for p, r in self.placeholders])
         return self.hook(result) if self.hook else result
 
-    def stored(self) -> dict[str, Any]:
+    def stored(self) -> MatchingSettings:
         """The settings as written into recordings."""
         return {
             "ignore": list(self.ignore),
@@ -159,9 +160,9 @@ def _substitute(value: Any, rules: list[tuple[re.Pattern[str], str]]) -> Any:
     return map_strings(value, change)
 
 
-def stored_matching(recording: dict[str, Any], project: Matching, path: Path) -> Matching:
+def stored_matching(recording: Recording, project: Matching, path: Path) -> Matching:
     """The matching a recording was keyed with; its hook only if the project still configures it."""
-    stored = (recording.get("llmtape") or {}).get("matching") or {}
+    stored: dict[str, Any] = dict(recording["llmtape"].get("matching") or {})
     normalizer = stored.get("normalizer")
     if normalizer and normalizer != project.normalizer:
         raise RecordingError(
@@ -175,7 +176,7 @@ def stored_matching(recording: dict[str, Any], project: Matching, path: Path) ->
     )
 
 
-def recording_key(recording: dict[str, Any], matching: Matching) -> str:
+def recording_key(recording: Recording, matching: Matching) -> str:
     """The key of a recording's stored request under ``matching``."""
     request = recording["request"]
     body = matching.apply(request.get("body"))

@@ -1,28 +1,37 @@
-"""The pytest surface: options, ini keys, the ``llmtape`` marker and fixture, the summary."""
+"""The pytest surface: options, ini keys, the ``llmtape`` marker and fixture, the summary.
+
+Each test's options are parsed once, at collection, into an :class:`Options` kept in the
+item's stash; the test's own :class:`Tape` is active from the start of its function-scoped
+fixtures to their end. Calls outside that window (session and module fixtures, collection)
+go to the session's tape, with the session's settings.
+"""
 
 from __future__ import annotations
 
 import os
 import shlex
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, resolve_mode
+from llmtape.context import Options, Run, activated
 from llmtape.errors import ConfigError
 from llmtape.matching import Matching
-from llmtape.secrets import environment_secrets
-from llmtape.store import Store, shown
-from llmtape.tape import Outcome, Tape, report
+from llmtape.store import shown
+from llmtape.tape import Call, Outcome, Tape, TapeView, report
 from llmtape.usage import CACHE_KEY, Usage, delete
 
 MATCHING_OPTIONS = frozenset({"ignore", "placeholders", "normalizer"})
 MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints", "scope", "allow_secrets"}) | MATCHING_OPTIONS
 SCOPES = ("shared", "test")
 PLUGIN_NAME = "llmtape-session"
+OPTIONS = pytest.StashKey[Options]()
+TAPE = pytest.StashKey[Tape]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -98,7 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 class LlmtapePlugin:
-    """The session's tape, switched to each test's options as the test runs."""
+    """The run's settings, its session tape, and the tally of every test's calls."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -117,14 +126,14 @@ class LlmtapePlugin:
             config.getini("llmtape_placeholders"),
             config.getini("llmtape_normalizer") or None,
         )
-        self.tape = Tape(self.directory, mode=self.mode, endpoints=self.endpoints)
         workerinput = getattr(config, "workerinput", None)
-        if workerinput is not None and "llmtape_started" in workerinput:
-            self.tape.started = workerinput["llmtape_started"]  # the whole run's start, for rewrite mode
-        self.stores: dict[Path, Store] = {self.directory: self.tape.store}
+        # Under xdist, the whole run's start, for rewrite mode's "recorded by this run".
+        self.run = Run(workerinput.get("llmtape_started") if workerinput else None)
+        self.session_tape = Tape(self._defaults(), self.run)
         self.totals: Counter[Outcome] = Counter()
         self.usage = Usage()
-        self._reported = 0
+        self._active = ExitStack()
+        self._reported: dict[int, int] = {}  # tape id -> how many of its problems have failed a test
 
     def _directory(self) -> Path:
         option = self.config.getoption("llmtape_dir")
@@ -132,9 +141,60 @@ class LlmtapePlugin:
             return Path(self.config.invocation_params.dir, option)
         return self.config.rootpath / (self.config.getini("llmtape_dir") or "recordings")
 
+    def _defaults(self) -> Options:
+        """The options of calls outside any test: the session's settings."""
+        return Options(
+            mode=self.mode,
+            directory=self.directory,
+            endpoints=self.endpoints,
+            matching=self.matching,
+            record_fix=self._command(None, "--record"),
+            rewrite_fix=self._command(None, "--llmtape-mode=rewrite"),
+        )
+
+    def options(self, item: pytest.Item) -> Options:
+        """One test's options, from the configuration and its marker."""
+        marker = _marker_options(item)
+        marked = item.get_closest_marker("llmtape") is not None
+        wanted = self.autouse or marked or "llmtape" in getattr(item, "fixturenames", ())
+        per_test = _scope(marker.get("scope", self.scope), "the marker option scope") == "test"
+        directory = marker.get("dir")
+        return Options(
+            mode=self.mode,
+            directory=self.config.rootpath / directory if directory else self.directory,
+            endpoints=Endpoints(marker["endpoints"]) if "endpoints" in marker else self.endpoints,
+            enabled=bool(marker.get("enabled", wanted)),
+            test_id=item.nodeid if per_test else None,
+            allow_secrets=bool(marker.get("allow_secrets", False)),
+            matching=_matching(self.matching, marker),
+            record_fix=self._command(item.nodeid, "--record"),
+            rewrite_fix=self._command(item.nodeid, "--llmtape-mode=rewrite"),
+        )
+
+    def _command(self, nodeid: str | None, mode_option: str) -> str:
+        command = ["pytest", mode_option]
+        if self.config.getoption("llmtape_dir"):
+            command += ["--llmtape-dir", self.config.getoption("llmtape_dir")]
+        return shlex.join([*command, *([nodeid] if nodeid else [])])
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self) -> None:
-        self.tape.__enter__()
+        self._active.enter_context(activated(self.session_tape))
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        # Marker mistakes stop the run before any test starts, like other usage errors.
+        for item in items:
+            try:
+                item.stash[OPTIONS] = self.options(item)
+            except ConfigError as error:
+                raise pytest.UsageError(f"{error} (in the marker of {item.nodeid})") from None
+
+    def test_tape(self, item: pytest.Item) -> Tape:
+        """The tape of ``item``, made when its first function-scoped fixture is set up."""
+        if TAPE not in item.stash:
+            options = item.stash[OPTIONS] if OPTIONS in item.stash else self.options(item)
+            item.stash[TAPE] = Tape(options, self.run)
+        return item.stash[TAPE]
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         if items:
@@ -144,11 +204,65 @@ class LlmtapePlugin:
         if report.failed:
             self.usage.incomplete.append(f"collecting {report.nodeid or 'the suite'} failed")
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        try:
+            return (yield)
+        finally:
+            if TAPE in item.stash:  # the tape's calls are counted, and let go of
+                finished = item.stash[TAPE]
+                self._tally(finished.calls)
+                self._reported.pop(id(finished), None)
+                del item.stash[TAPE]
+
+    def _tally(self, calls: list[Call]) -> None:
+        self.totals.update(call.outcome for call in calls)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
+        return self._checked(item, (yield))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        try:
+            result = yield
+        except BaseException as error:
+            self._fail_on_problems(item, error)
+            raise
+        return self._checked(item, result)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
+        return self._checked(item, (yield))
+
+    def _checked(self, item: pytest.Item, result: object) -> object:
+        self._fail_on_problems(item, None)
+        return result
+
+    def _fail_on_problems(self, item: pytest.Item, cause: BaseException | None) -> None:
+        """Fail the test phase in which calls missed or failed (session fixtures' calls included)."""
+        __tracebackhide__ = True
+        tapes = [self.session_tape, *([item.stash[TAPE]] if TAPE in item.stash else [])]
+        problems = [call for tape in tapes for call in self._unreported(tape)]
+        if not problems:
+            return
+        message = report(problems)
+        if cause is not None and (problems[0].error or "") not in str(cause):
+            message += f"\n\nThe test also raised {type(cause).__name__}: {cause}"
+        raise pytest.fail.Exception(message, pytrace=False) from None
+
+    def _unreported(self, tape: Tape) -> list[Call]:
+        problems = tape.problems()
+        start, self._reported[id(tape)] = self._reported.get(id(tape), 0), len(problems)
+        return problems[start:]
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self.tape.__exit__()
-        self.usage.used |= self.tape.used
-        self.usage.directories |= set(self.stores)
+        self.session_tape.finish()
+        self._active.close()
+        self._tally(self.session_tape.calls)
+        self.usage.used |= self.run.used
+        self.usage.directories |= self.run.directories
         workeroutput = getattr(session.config, "workeroutput", None)
         if workeroutput is not None:  # an xdist worker reports to the controller
             workeroutput["llmtape"] = self._worker_report()
@@ -168,7 +282,7 @@ class LlmtapePlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["llmtape_started"] = self.tape.started
+        node.workerinput["llmtape_started"] = self.run.started
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
@@ -190,88 +304,6 @@ class LlmtapePlugin:
         roots = {self.config.rootpath.resolve()}
         roots |= {Path(self.config.rootpath, t).resolve() for t in self.config.getini("testpaths")}
         return bool(named) and named <= roots
-
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        # Marker mistakes stop the run before any test starts, like other usage errors.
-        for item in items:
-            options = _marker_options(item)
-            try:
-                if "endpoints" in options:
-                    Endpoints(options["endpoints"])
-                if "scope" in options:
-                    _scope(options["scope"], "the marker option scope")
-                _matching(self.matching, options)
-            except ConfigError as error:
-                raise pytest.UsageError(f"{error} (in the marker of {item.nodeid})") from None
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
-        self._settle()  # calls made between tests (collection, plugins) count, but belong to no test
-        self._begin(item)
-        try:
-            return (yield)
-        finally:
-            self._settle()
-
-    def _settle(self) -> None:
-        self.totals.update(call.outcome for call in self.tape.reset())
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
-        return self._checked((yield))
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
-        try:
-            result = yield
-        except BaseException as error:
-            self._fail_on_problems(error)
-            raise
-        return self._checked(result)
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, object, object]:
-        return self._checked((yield))
-
-    def _checked(self, result: object) -> object:
-        self._fail_on_problems(None)
-        return result
-
-    def _fail_on_problems(self, cause: BaseException | None) -> None:
-        __tracebackhide__ = True
-        problems = self.tape.problems()[self._reported :]
-        if not problems:
-            return
-        self._reported += len(problems)
-        message = report(problems)
-        if cause is not None and (problems[0].error or "") not in str(cause):
-            message += f"\n\nThe test also raised {type(cause).__name__}: {cause}"
-        raise pytest.fail.Exception(message, pytrace=False) from None
-
-    def _begin(self, item: pytest.Item) -> None:
-        options = _marker_options(item)
-        self._reported = 0
-        marked = item.get_closest_marker("llmtape") is not None
-        self.tape.enabled = options.get("enabled", self.autouse or marked)
-        self.tape.store = self._store(options.get("dir"))
-        self.tape.endpoints = Endpoints(options["endpoints"]) if "endpoints" in options else self.endpoints
-        self.tape.allow_secrets = bool(options.get("allow_secrets", False))
-        self.tape.matching = _matching(self.matching, options)
-        self.tape.secrets = environment_secrets(os.environ)  # what the test's environment holds now
-        per_test = options.get("scope", self.scope) == "test"
-        self.tape.test_id = item.nodeid if per_test else None
-        self.tape.fix = self._command(item.nodeid, "--record")
-        self.tape.refix = self._command(item.nodeid, "--llmtape-mode=rewrite")
-
-    def _store(self, directory: str | None) -> Store:
-        path = self.config.rootpath / directory if directory else self.directory
-        return self.stores.setdefault(path, Store(path))
-
-    def _command(self, nodeid: str, mode_option: str) -> str:
-        command = ["pytest", mode_option]
-        if self.config.getoption("llmtape_dir"):
-            command += ["--llmtape-dir", self.config.getoption("llmtape_dir")]
-        return shlex.join([*command, nodeid])
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         self._counts_summary(terminalreporter)
@@ -337,10 +369,24 @@ def _marker_options(item: pytest.Item) -> dict[str, Any]:
     return dict(marker.kwargs)
 
 
-@pytest.fixture
-def llmtape(request: pytest.FixtureRequest) -> Tape:
-    """The llmtape tape of this test: its ``calls`` (key, endpoint, model, outcome) and mode."""
-    plugin = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
+def _plugin(config: pytest.Config) -> LlmtapePlugin:
+    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
     assert isinstance(plugin, LlmtapePlugin)
-    plugin.tape.enabled = _marker_options(request.node).get("enabled", True)
-    return plugin.tape
+    return plugin
+
+
+@pytest.fixture(autouse=True)
+def _llmtape_test(request: pytest.FixtureRequest) -> Iterator[Tape]:
+    """llmtape: this test's tape answers its calls from here until its function-scoped fixtures end."""
+    current = _plugin(request.config).test_tape(request.node)
+    with activated(current):
+        try:
+            yield current
+        finally:
+            current.finish()
+
+
+@pytest.fixture
+def llmtape(_llmtape_test: Tape) -> TapeView:
+    """The llmtape tape of this test: its ``calls`` (key, outcome...), ``counts()`` and ``mode``."""
+    return _llmtape_test.view

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import httpx
 
-from llmtape.recording import body_bytes, stream_bytes
+from llmtape.format.chunks import body_bytes, stream_bytes
+from llmtape.format.recording import Incomplete, StoredResponse
 
 # Statuses and headers of the answers llmtape gives in place of a live API.
 MISSING_STATUS = 404
@@ -37,16 +37,16 @@ class PiecesStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             raise httpx.RemoteProtocolError(self._failure)
 
 
-def to_http(response: dict[str, Any], source: str = "") -> httpx.Response:
+def to_http(response: StoredResponse, source: str = "") -> httpx.Response:
     """The HTTP response for a stored ``response`` object (from the file ``source``)."""
-    status, headers = response["status"], response.get("headers") or {}
-    if response.get("is_streaming"):
+    status, headers = response["status"], response["headers"]
+    if response["is_streaming"]:
         stream = PiecesStream(stream_bytes(response), _failure(response.get("incomplete"), source))
         return httpx.Response(status, headers=headers, stream=stream)
     return httpx.Response(status, headers=headers, content=body_bytes(response))
 
 
-def _failure(incomplete: dict[str, Any] | None, source: str) -> str | None:
+def _failure(incomplete: Incomplete | None, source: str) -> str | None:
     if not incomplete:
         return None
     return (

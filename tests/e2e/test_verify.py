@@ -41,8 +41,9 @@ def test_each_problem_is_one_line_naming_the_file(copied: Path, capsys: pytest.C
     data = json.loads(streamed.read_text())
     data["response"]["body"][1]["__data__"]["choices"][0]["delta"]["surprise"] = 1  # schema drift
     data["response"]["body"][2]["__data__"]["choices"] = "not a list"  # a validation error
-    data["response"]["body"][3] = {"data": {}}  # not a typed chunk
     streamed.write_text(json.dumps(data))
+    data["response"]["body"][3] = {"data": {}}  # not a typed chunk
+    (copied / "untyped.json").write_text(json.dumps(data))
     whole.rename(copied / ("0" * 64 + ".json"))  # a name that is not its key
     (copied / "broken.json").write_text("{")
     code, lines = run(copied, capsys)
@@ -50,14 +51,14 @@ def test_each_problem_is_one_line_naming_the_file(copied: Path, capsys: pytest.C
     body = "\n".join(lines)
     assert f"{streamed}: chunk 1: choices[0].delta.surprise: field not in openai.types.chat" in body
     assert f"{streamed}: chunk 2: choices: Input should be a valid list" in body
-    assert f"{streamed}: chunk 3: not a typed object" in body
+    assert f"{copied / 'untyped.json'}: the recording has response.body[3] that is not a typed object" in body
     assert f"{copied / ('0' * 64 + '.json')}: file name does not match the stored request" in body
-    assert f"{copied / 'broken.json'}: llmtape: recording is not valid JSON" in body
-    assert lines[-1] == f"llmtape: verified 3 recordings in {copied}: 3 with problems (5 in all)"
+    assert f"{copied / 'broken.json'}: the recording is not valid JSON" in body
+    assert lines[-1] == f"llmtape: verified 4 recordings in {copied}: 4 with problems (5 in all)"
     # Without the schema check, only the structural problems remain.
     code, lines = run(copied, capsys, "--no-schema")
     assert code == 1
-    assert lines[-1] == f"llmtape: verified 3 recordings in {copied}: 3 with problems (3 in all)"
+    assert lines[-1] == f"llmtape: verified 4 recordings in {copied}: 3 with problems (3 in all)"
 
 
 def test_a_secret_looking_value_is_a_problem(copied: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -77,6 +78,6 @@ def test_an_unknown_type_is_a_problem(copied: Path, capsys: pytest.CaptureFixtur
     code, lines = run(copied, capsys, "--no-schema")
     assert code == 1
     assert any(
-        line.startswith(f"{path}: ") and "unknown __type__ 'os.system': replay refuses it" in line
+        line.startswith(f"{path}: ") and "of unknown __type__ 'os.system' (only the type map's names replay)" in line
         for line in lines
     )

@@ -38,7 +38,7 @@ def test_a_damaged_recording_names_its_file_and_the_fix(project: Project, damage
         data = json.loads(hello.read_text())
         data["response"]["body"]["__type__"] = "os.system"
         hello.write_text(json.dumps(data))
-        expected = "llmtape: unknown __type__ 'os.system': only the types of llmtape's type map replay;*"
+        expected = "llmtape: the recording has response.body of unknown __type__ 'os.system'*"
     elif damage == "name mismatch":
         hello.write_text(bye.read_text())
         expected = (
@@ -46,7 +46,7 @@ def test_a_damaged_recording_names_its_file_and_the_fix(project: Project, damage
         )
     else:
         hello.write_text(hello.read_text()[:200])
-        expected = "llmtape: recording is not valid JSON*; record it again"
+        expected = "llmtape: the recording is not valid JSON*; record it again"
     result = project.pytester.runpytest("test_two.py")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(

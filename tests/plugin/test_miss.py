@@ -116,7 +116,7 @@ def test_a_broken_recording_fails_with_its_file_name_and_the_fix(project: Projec
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "llmtape: recording * record it again",
+            "llmtape: the recording * record it again",
             f"  file: recordings/{recorded.name}",
             "  to record it again: pytest --llmtape-mode=rewrite test_chat.py::test_chat",
         ]

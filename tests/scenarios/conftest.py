@@ -15,7 +15,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from llmtape import Call, Outcome, Tape
+from llmtape import Call, Outcome, TapeView
 
 LOCAL_MODEL_URL = "http://127.0.0.1:8089/v1"
 LOCAL_MODEL = "smollm2-135m-instruct"
@@ -61,7 +61,7 @@ def async_client(provider: Provider) -> openai.AsyncOpenAI:
 
 
 @pytest.fixture(autouse=True)
-def every_call_on_tape(llmtape: Tape, request: pytest.FixtureRequest) -> Iterator[Tape]:
+def every_call_on_tape(llmtape: TapeView, request: pytest.FixtureRequest) -> Iterator[TapeView]:
     """After each scenario: it made LLM calls, and each was answered as the mode allows (no miss)."""
     yield llmtape
     assert llmtape.calls, "the scenario made no LLM call"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from llmtape import Tape
+from llmtape import TapeView
 from tests.scenarios.checks import (
     assert_buffer,
     assert_sessions_apart,
@@ -62,21 +62,21 @@ def llm(provider: Provider) -> Any:
 
 
 @STREAM
-def test_buffer(llm: Any, llmtape: Tape, stream: bool) -> None:
+def test_buffer(llm: Any, llmtape: TapeView, stream: bool) -> None:
     answers = converse(with_history(llm, sessions(in_memory)), stream, {"session_id": "1"})
     assert_buffer(chat_requests(llmtape.calls), TURNS, answers)
     assert answers[-1] == recorded_answer(chat_calls(llmtape.calls)[-1])
 
 
 @STREAM
-def test_window(llm: Any, llmtape: Tape, stream: bool) -> None:
+def test_window(llm: Any, llmtape: TapeView, stream: bool) -> None:
     answers = converse(window_pipeline(llm), stream, {"session_id": "1", "k": WINDOW})
     assert_window(chat_requests(llmtape.calls), TURNS, answers, WINDOW)
     assert answers[-1] == recorded_answer(chat_calls(llmtape.calls)[-1])
 
 
 @STREAM
-def test_summary(llm: Any, llmtape: Tape, stream: bool) -> None:
+def test_summary(llm: Any, llmtape: TapeView, stream: bool) -> None:
     pipeline = with_history(llm, sessions(lambda: SummaryMessageHistory(llm=llm)))
     answers = converse(pipeline, stream, {"session_id": "1"})
     summaries = [recorded_answer(call).strip() for call in summary_calls(llmtape.calls)]
@@ -86,14 +86,14 @@ def test_summary(llm: Any, llmtape: Tape, stream: bool) -> None:
 
 
 @STREAM
-def test_summary_buffer(llm: Any, llmtape: Tape, stream: bool) -> None:
+def test_summary_buffer(llm: Any, llmtape: TapeView, stream: bool) -> None:
     make = lambda: SummaryBufferMessageHistory(llm=llm, budget=TOKEN_BUDGET)  # noqa: E731
     answers = converse(with_history(llm, sessions(make)), stream, {"session_id": "1"})
     assert_summary_buffer(llmtape.calls)
     assert answers[-1] == recorded_answer(chat_calls(llmtape.calls)[-1])
 
 
-def test_sessions_are_kept_apart(llm: Any, llmtape: Tape) -> None:
+def test_sessions_are_kept_apart(llm: Any, llmtape: TapeView) -> None:
     pipeline = with_history(llm, sessions(in_memory))
     for ankur, james in zip(TURNS[:2], OTHER_TURNS, strict=True):
         converse(pipeline, False, {"session_id": "ankur"}, [ankur])

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import HumanMessage
 
-from llmtape import Tape
+from llmtape import TapeView
 from tests.scenarios.checks import (
     assert_buffer,
     assert_sessions_apart,
@@ -48,12 +48,12 @@ def llm(provider: Provider) -> Any:
     return chat_model(provider.base_url, provider.api_key, provider.model)
 
 
-def assert_streamed(llmtape: Tape, stream: bool) -> None:
+def assert_streamed(llmtape: TapeView, stream: bool) -> None:
     assert all(call.body.get("stream", False) is stream for call in chat_calls(llmtape.calls))
 
 
 @STREAM
-def test_buffer(llm: Any, llmtape: Tape, stream: bool) -> None:
+def test_buffer(llm: Any, llmtape: TapeView, stream: bool) -> None:
     answers = converse(buffer_graph(llm), stream)
     assert_buffer(chat_requests(llmtape.calls), TURNS, answers)
     assert_streamed(llmtape, stream)
@@ -61,7 +61,7 @@ def test_buffer(llm: Any, llmtape: Tape, stream: bool) -> None:
 
 
 @STREAM
-def test_window(llm: Any, llmtape: Tape, stream: bool) -> None:
+def test_window(llm: Any, llmtape: TapeView, stream: bool) -> None:
     answers = converse(window_graph(llm, WINDOW), stream)
     assert_window(chat_requests(llmtape.calls), TURNS, answers, WINDOW)
     assert_streamed(llmtape, stream)
@@ -69,7 +69,7 @@ def test_window(llm: Any, llmtape: Tape, stream: bool) -> None:
 
 
 @STREAM
-def test_summary(llm: Any, llmtape: Tape, stream: bool) -> None:
+def test_summary(llm: Any, llmtape: TapeView, stream: bool) -> None:
     answers = converse(summary_graph(llm), stream)
     summaries = [recorded_answer(call).strip() for call in summary_calls(llmtape.calls)]
     assert len(summaries) == len(TURNS)
@@ -79,14 +79,14 @@ def test_summary(llm: Any, llmtape: Tape, stream: bool) -> None:
 
 
 @STREAM
-def test_summary_buffer(llm: Any, llmtape: Tape, stream: bool) -> None:
+def test_summary_buffer(llm: Any, llmtape: TapeView, stream: bool) -> None:
     answers = converse(summary_buffer_graph(llm, TOKEN_BUDGET), stream)
     assert_summary_buffer(llmtape.calls)
     assert_streamed(llmtape, stream)
     assert answers[-1] == recorded_answer(chat_calls(llmtape.calls)[-1])
 
 
-def test_threads_are_kept_apart(llm: Any, llmtape: Tape) -> None:
+def test_threads_are_kept_apart(llm: Any, llmtape: TapeView) -> None:
     graph = buffer_graph(llm)
     for ankur, james in zip(TURNS[:2], OTHER_TURNS, strict=True):
         converse(graph, False, "ankur", [ankur])

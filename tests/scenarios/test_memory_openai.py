@@ -7,7 +7,7 @@ import asyncio
 import openai
 import pytest
 
-from llmtape import Tape
+from llmtape import TapeView
 from tests.scenarios.checks import (
     assert_buffer,
     assert_sessions_apart,
@@ -46,7 +46,7 @@ def converse(bot: Chatbot | AsyncChatbot, stream: bool, session: str = "ankur") 
 
 @STREAM
 def test_buffer_sends_the_whole_history(
-    client: openai.OpenAI, provider: Provider, llmtape: Tape, stream: bool
+    client: openai.OpenAI, provider: Provider, llmtape: TapeView, stream: bool
 ) -> None:
     answers = converse(Chatbot(client, provider.model, BufferMemory), stream)
     assert_buffer(chat_requests(llmtape.calls), TURNS, answers)
@@ -55,7 +55,7 @@ def test_buffer_sends_the_whole_history(
 
 @STREAM
 def test_async_buffer(
-    async_client: openai.AsyncOpenAI, provider: Provider, llmtape: Tape, stream: bool
+    async_client: openai.AsyncOpenAI, provider: Provider, llmtape: TapeView, stream: bool
 ) -> None:
     answers = converse(AsyncChatbot(async_client, provider.model), stream)
     assert_buffer(chat_requests(llmtape.calls), TURNS, answers)
@@ -64,7 +64,7 @@ def test_async_buffer(
 
 @STREAM
 def test_window_forgets_the_introduction(
-    client: openai.OpenAI, provider: Provider, llmtape: Tape, stream: bool
+    client: openai.OpenAI, provider: Provider, llmtape: TapeView, stream: bool
 ) -> None:
     answers = converse(Chatbot(client, provider.model, lambda: WindowMemory(k=WINDOW)), stream)
     assert_window(chat_requests(llmtape.calls), TURNS, answers, WINDOW)
@@ -73,7 +73,7 @@ def test_window_forgets_the_introduction(
 
 @STREAM
 def test_summary_replaces_the_history(
-    client: openai.OpenAI, provider: Provider, llmtape: Tape, stream: bool
+    client: openai.OpenAI, provider: Provider, llmtape: TapeView, stream: bool
 ) -> None:
     summarize = summarizer(client, provider.model)
     answers = converse(Chatbot(client, provider.model, lambda: SummaryMemory(summarize)), stream)
@@ -89,7 +89,7 @@ def test_summary_replaces_the_history(
 
 @STREAM
 def test_summary_buffer_keeps_recent_turns_within_the_budget(
-    client: openai.OpenAI, provider: Provider, llmtape: Tape, stream: bool
+    client: openai.OpenAI, provider: Provider, llmtape: TapeView, stream: bool
 ) -> None:
     summarize = summarizer(client, provider.model)
     memory = lambda: SummaryBufferMemory(summarize, budget=TOKEN_BUDGET)  # noqa: E731
@@ -98,7 +98,7 @@ def test_summary_buffer_keeps_recent_turns_within_the_budget(
     assert answers[-1] == recorded_answer(chat_calls(llmtape.calls)[-1])
 
 
-def test_sessions_are_kept_apart(client: openai.OpenAI, provider: Provider, llmtape: Tape) -> None:
+def test_sessions_are_kept_apart(client: openai.OpenAI, provider: Provider, llmtape: TapeView) -> None:
     bot = Chatbot(client, provider.model, BufferMemory)
     bot.ask("ankur", TURNS[0])
     bot.ask("james", OTHER_TURNS[0])

@@ -7,7 +7,7 @@ import asyncio
 import openai
 import pytest
 
-from llmtape import Call, Tape
+from llmtape import Call, TapeView
 from tests.scenarios.checks import argument_pieces, recorded_answer, recorded_tool_calls, text
 from tests.scenarios.conftest import Provider
 from tests.scenarios.knowledge import FORCE_SEARCH, TOOLS, KnowledgeAgent, query_of, tool_result
@@ -41,7 +41,7 @@ def assert_tool_loop(search: Call, answer: Call, question: str) -> None:
 
 
 @STREAM
-def test_tool_loop(client: openai.OpenAI, provider: Provider, llmtape: Tape, stream: bool) -> None:
+def test_tool_loop(client: openai.OpenAI, provider: Provider, llmtape: TapeView, stream: bool) -> None:
     agent = KnowledgeAgent(client, provider.model)
     answer = agent.ask(QUESTION, stream=stream)
     search, answered = llmtape.calls
@@ -51,7 +51,7 @@ def test_tool_loop(client: openai.OpenAI, provider: Provider, llmtape: Tape, str
 
 
 def test_streamed_arguments_arrive_in_pieces(
-    client: openai.OpenAI, provider: Provider, llmtape: Tape
+    client: openai.OpenAI, provider: Provider, llmtape: TapeView
 ) -> None:
     KnowledgeAgent(client, provider.model).ask(QUESTION, stream=True)
     search, answered = llmtape.calls
@@ -63,7 +63,7 @@ def test_streamed_arguments_arrive_in_pieces(
 
 @STREAM
 def test_async_tool_loop(
-    async_client: openai.AsyncOpenAI, provider: Provider, llmtape: Tape, stream: bool
+    async_client: openai.AsyncOpenAI, provider: Provider, llmtape: TapeView, stream: bool
 ) -> None:
     agent = KnowledgeAgent(async_client, provider.model)
     answer = asyncio.run(agent.aask(QUESTION, stream=stream))
@@ -73,7 +73,7 @@ def test_async_tool_loop(
 
 
 def test_memory_and_tools_in_one_conversation(
-    client: openai.OpenAI, provider: Provider, llmtape: Tape
+    client: openai.OpenAI, provider: Provider, llmtape: TapeView
 ) -> None:
     agent = KnowledgeAgent(client, provider.model)
     greeting = agent.chat("Hi, I'm Ankur and I look after the US region.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmtape.diff import json_diff
+from llmtape.jsondiff import json_diff
 
 
 def test_reports_every_differing_leaf_with_its_path() -> None:

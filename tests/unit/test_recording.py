@@ -5,17 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from llmtape.recording import (
-    dumps,
-    keep_headers,
-    new_recording,
-    new_request,
-    scrub_url,
-    stream_bytes,
-    typed,
-    typed_chunk,
-)
-from llmtape.sse import Event
+from llmtape.format.chunks import stream_bytes, typed, typed_chunk
+from llmtape.format.recording import dumps, keep_headers, new_recording, new_request, scrub_url
+from llmtape.format.sse import Event
 
 
 @pytest.mark.parametrize(
@@ -48,7 +40,7 @@ def test_named_sse_events_keep_their_name() -> None:
 
 def test_a_stream_replays_as_one_event_per_chunk_then_done() -> None:
     chunk = typed('{"object":"chat.completion.chunk","id":"c1"}')
-    response = {"body": [chunk, chunk], "sse_done": True}
+    response = {"status": 200, "headers": {}, "is_streaming": True, "body": [chunk, chunk], "sse_done": True}
     expected = b'data: {"object":"chat.completion.chunk","id":"c1"}\n\n'
     assert stream_bytes(response) == [expected, expected, b"data: [DONE]\n\n"]
     assert stream_bytes({**response, "sse_done": False})[-1] == expected

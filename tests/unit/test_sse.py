@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmtape.sse import Decoder, Event, encode
+from llmtape.format.sse import Decoder, Event, encode
 
 STREAM = (
     b": ping\r\n"

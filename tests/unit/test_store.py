@@ -1,4 +1,4 @@
-"""The recordings directory: atomic writes, clear errors, the closest-recording search."""
+"""The recordings directory: atomic writes, clear errors, reading every file."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ from pathlib import Path
 import pytest
 
 from llmtape.errors import RecordingError
-from llmtape.recording import dumps
+from llmtape.format.recording import dumps, new_recording, new_request
 from llmtape.store import Store
 
-RECORDING = {
-    "request": {"method": "POST", "endpoint": "/v1/chat/completions", "body": {"model": "m"}},
-    "response": {"status": 200, "headers": {}, "is_streaming": False, "body": None},
-}
+REQUEST = new_request("POST", "http://api/v1/chat/completions", "/v1/chat/completions", {}, {"model": "m"})
+RECORDING = new_recording(REQUEST, {"status": 200, "headers": {}, "is_streaming": False, "body": None})
 
 
 def test_save_then_load_round_trips_and_leaves_no_temp_file(tmp_path: Path) -> None:
@@ -40,7 +38,7 @@ def test_a_failed_write_keeps_the_old_file_and_removes_the_temp_file(tmp_path: P
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(b'{"request": {', "not valid JSON"), (b'{"request": {}}', "lacks its 'request' or 'response'")],
+    [(b'{"request": {', "not valid JSON"), (b'{"request": {}, "llmtape": {"format": 1}}', "lacks request.method")],
 )
 def test_a_broken_file_is_reported_with_its_path_and_the_fix(
     tmp_path: Path, content: bytes, problem: str
@@ -54,11 +52,10 @@ def test_a_broken_file_is_reported_with_its_path_and_the_fix(
     assert (tmp_path / "bad.json").read_bytes() == content
 
 
-def test_closest_only_offers_the_same_method_and_endpoint(tmp_path: Path) -> None:
+def test_each_reads_every_file_and_names_the_broken_ones(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store.save("a", RECORDING)
-    other = {**RECORDING, "request": {**RECORDING["request"], "endpoint": "/v1/embeddings"}}
-    store.save("b", other)
     (tmp_path / "broken.json").write_text("{")
-    found = list(store.closest("POST", "/v1/chat/completions"))
-    assert [path.name for path, _ in found] == ["a.json"]
+    found = dict(store.each())
+    assert found[tmp_path / "a.json"] == RECORDING
+    assert isinstance(found[tmp_path / "broken.json"], RecordingError)

@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from llmtape.assemble import Reply, messages, payloads, reply, tools
-from llmtape.diff import json_diff
-from llmtape.errors import LlmtapeError
+from llmtape.errors import LlmtapeError, RecordingError
+from llmtape.format.assemble import Reply, messages, payloads, reply, tools
+from llmtape.format.recording import Recording, StoredResponse, parse
+from llmtape.jsondiff import json_diff
 from llmtape.keys import canonical_json, key_material, request_key
 from llmtape.matching import Matching, recording_key
-from llmtape.store import Store, parse, shown
+from llmtape.store import Store, shown
 from llmtape.usage import Usage, delete
 
 
@@ -35,17 +36,26 @@ def resolve(directory: Path, target: str) -> Path:
     )
 
 
-def load(path: Path) -> dict[str, Any]:
-    return parse(path.read_bytes(), path)
+def load(path: Path) -> Recording:
+    """One recording, through the format's parser."""
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise RecordingError(f"llmtape: cannot read the recording ({error})", path=shown(path)) from None
+    return parse(content, shown(path))
 
 
-def recordings(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Every recording of a directory, with progress on standard error for large ones."""
+def recordings(directory: Path) -> Iterator[tuple[Path, Recording]]:
+    """Every readable recording of a directory; an unreadable one is reported on standard error and
+    skipped; progress goes there too for large directories."""
     paths = sorted(directory.glob("*.json"))
     for number, path in enumerate(paths, 1):
         if number % 1000 == 0:
             print(f"  {number}/{len(paths)} read...", file=sys.stderr)
-        yield path, load(path)
+        try:
+            yield path, load(path)
+        except RecordingError as error:
+            print(f"{str(error).splitlines()[0]} (skipped: {shown(path)})", file=sys.stderr)
 
 
 def table(rows: list[list[str]]) -> list[str]:
@@ -56,7 +66,7 @@ def table(rows: list[list[str]]) -> list[str]:
     ]
 
 
-def summary(recording: dict[str, Any]) -> list[str]:
+def summary(recording: Recording) -> list[str]:
     request, response = recording["request"], recording["response"]
     answer = reply(recording)
     preview = (
@@ -100,7 +110,7 @@ def show_lines(path: Path) -> list[str]:
     return lines + reply_lines(reply(recording), recording["response"])
 
 
-def reply_lines(answer: Reply, response: dict[str, Any]) -> list[str]:
+def reply_lines(answer: Reply, response: StoredResponse) -> list[str]:
     kind = f"streamed, {len(payloads(response))} chunks" if response.get("is_streaming") else "not streamed"
     lines = [f"reply ({response.get('status')}, {kind}):"]
     if answer.error:
@@ -198,9 +208,9 @@ def rehash_lines(directory: Path, matching: Matching, dry_run: bool) -> list[str
         key = recording_key(recording, matching)
         _, dot, occurrence = path.name.removesuffix(".json").partition(".")
         name = key + dot + occurrence
-        recording.setdefault("llmtape", {})["matching"] = matching.stored()
-        if matching.strict:
-            recording["llmtape"].pop("matching")
+        recording["llmtape"].pop("matching", None)
+        if not matching.strict:
+            recording["llmtape"]["matching"] = matching.stored()
         if path.name == f"{name}.json":
             if not dry_run:
                 store.save(name, recording)

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from llmtape.commands import (
+from llmtape.cli.commands import (
     diff_lines,
     explain_lines,
     list_rows,
@@ -24,14 +24,14 @@ from llmtape.commands import (
     resolve,
     show_lines,
 )
+from llmtape.cli.importers import Imported, from_llama_stack, from_vcr
+from llmtape.cli.project import find
+from llmtape.cli.verify import problems
 from llmtape.config import Endpoints
 from llmtape.errors import LlmtapeError
-from llmtape.importers import Imported, from_llama_stack, from_vcr
 from llmtape.keys import file_name
-from llmtape.project import find
 from llmtape.store import Store
 from llmtape.usage import CACHE_FILE
-from llmtape.verify import problems
 
 SOURCES = {"llama-stack": ("*.json",), "vcr": ("*.yaml", "*.yml")}
 

@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmtape.format.recording import Recording, StoredRequest, StoredResponse
+
 
 @dataclass
 class ToolCall:
@@ -30,14 +32,14 @@ class Reply:
     error: str | None = None
 
 
-def payloads(response: dict[str, Any]) -> list[Any]:
+def payloads(response: StoredResponse) -> list[Any]:
     """The ``__data__`` of each chunk of a streamed response, or of its one body."""
     body = response.get("body")
     items = body if response.get("is_streaming") else [body]
     return [item.get("__data__") for item in items or [] if isinstance(item, dict)]
 
 
-def reply(recording: dict[str, Any]) -> Reply:
+def reply(recording: Recording) -> Reply:
     """The reply of a recording, whatever its wire format."""
     response = recording["response"]
     data = [d for d in payloads(response) if isinstance(d, dict)]
@@ -169,7 +171,7 @@ BUILDERS = [
 ]
 
 
-def messages(request: dict[str, Any]) -> list[tuple[str, str]]:
+def messages(request: StoredRequest) -> list[tuple[str, str]]:
     """The request's conversation as (role, text) pairs, tool calls and results included."""
     body = request.get("body") or {}
     if not isinstance(body, dict):
@@ -193,7 +195,7 @@ def messages(request: dict[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
-def tools(request: dict[str, Any]) -> list[str]:
+def tools(request: StoredRequest) -> list[str]:
     """The names of the tools the request offered."""
     body = request.get("body") or {}
     offered = body.get("tools") if isinstance(body, dict) else None

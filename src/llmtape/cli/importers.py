@@ -17,13 +17,23 @@ import orjson
 
 from llmtape.config import Endpoints
 from llmtape.errors import RecordingError
+from llmtape.format.chunks import is_ndjson, typed, typed_chunk
+from llmtape.format.ndjson import LineDecoder
+from llmtape.format.recording import (
+    RESPONSE_HEADERS,
+    Recording,
+    StoredResponse,
+    dumps,
+    keep_headers,
+    new_recording,
+    new_request,
+    parse,
+)
+from llmtape.format.sse import Decoder
+from llmtape.format.typemap import JSON_TYPE
 from llmtape.keys import request_key
-from llmtape.ndjson import LineDecoder
-from llmtape.recording import RESPONSE_HEADERS, is_ndjson, keep_headers, new_recording, new_request, typed
-from llmtape.sse import Decoder, Event
-from llmtape.typemap import JSON_TYPE
 
-Imported = tuple[str, dict[str, Any]]
+Imported = tuple[str, Recording]
 SSE = "text/event-stream"
 
 
@@ -38,13 +48,16 @@ def from_llama_stack(path: Path, *, per_test: bool) -> Iterator[Imported]:
         method, body = "GET", None
     test_id = (data.get("test_id") or f"llama-stack:{path.stem}") if per_test else None
     stored = new_request(method, url, endpoint, {"content-type": "application/json"}, body)
-    yield (
-        request_key(method, endpoint, body, test_id),
-        new_recording(stored, _llama_response(response), test_id),
-    )
+    recording = new_recording(stored, _llama_response(response), test_id)
+    yield request_key(method, endpoint, body, test_id), checked(recording, path)
 
 
-def _llama_response(response: dict[str, Any]) -> dict[str, Any]:
+def checked(recording: Recording, source: Path) -> Recording:
+    """An imported recording, once the format's parser accepts it (the error names the source file)."""
+    return parse(dumps(recording), f"{source} (as imported)")
+
+
+def _llama_response(response: dict[str, Any]) -> StoredResponse:
     if response.get("is_exception"):
         error = response.get("exception_data") or {}
         detail = error.get("body") or {"message": response.get("exception_message", "")}
@@ -61,7 +74,7 @@ def _llama_response(response: dict[str, Any]) -> dict[str, Any]:
     return _response(200, "application/json", False, body)
 
 
-def _response(status: int, content_type: str, streaming: bool, body: Any) -> dict[str, Any]:
+def _response(status: int, content_type: str, streaming: bool, body: Any) -> StoredResponse:
     return {
         "status": status,
         "headers": {"content-type": content_type},
@@ -85,7 +98,8 @@ def from_vcr(path: Path, endpoints: Endpoints) -> Iterator[Imported]:
         method, url = request["method"].upper(), request["uri"]
         endpoint = urlsplit(url).path
         if endpoints.match(method, endpoint):
-            yield _vcr_interaction(method, url, endpoint, request, interaction["response"])
+            key, recording = _vcr_interaction(method, url, endpoint, request, interaction["response"])
+            yield key, checked(recording, path)
 
 
 def _vcr_interaction(
@@ -103,14 +117,14 @@ def _vcr_interaction(
         **_vcr_body(content.decode("utf-8"), headers, endpoint),
     }
     req = new_request(method, url, endpoint, {"content-type": "application/json"}, body)
-    return request_key(method, endpoint, body), new_recording(req, stored)
+    return request_key(method, endpoint, body), new_recording(req, stored)  # type: ignore[arg-type]
 
 
 def _vcr_body(text: str, headers: dict[str, str], endpoint: str) -> dict[str, Any]:
     if headers.get("content-type", "").startswith(SSE):
         events = Decoder()
         found = [*events.feed(text.encode()), *events.close()]
-        chunks = [_chunk(event, endpoint) for event in found if event.data != "[DONE]"]
+        chunks = [typed_chunk(event, endpoint) for event in found if event.data != "[DONE]"]
         return {"is_streaming": True, "body": chunks, "sse_done": len(chunks) < len(found)}
     if is_ndjson(headers):
         lines = LineDecoder()
@@ -119,11 +133,6 @@ def _vcr_body(text: str, headers: dict[str, str], endpoint: str) -> dict[str, An
             "body": [typed(line, endpoint) for line in [*lines.feed(text.encode()), *lines.close()]],
         }
     return {"is_streaming": False, "body": typed(text, endpoint) if text else None}
-
-
-def _chunk(event: Event, endpoint: str) -> dict[str, Any]:
-    chunk = typed(event.data, endpoint)
-    return chunk if event.event is None else {**chunk, "__event__": event.event}
 
 
 def _bytes(value: Any) -> bytes:

@@ -1,0 +1,159 @@
+"""The carriers: they carry out, for a sync or an async client, what ``decide`` said.
+
+Both share every step but the waiting and the reading: the request is received and decided;
+a replay, a miss or a failure is answered at once; a recording takes the request's lock,
+checks again, sends the request through the caller's own transport (``send``), and stores the
+answer, releasing the lock on every path: stored, failed, abandoned, or at the test's end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from llmtape.decide import Decision, Fail, Forward, Miss, Record, Replay, decide, recheck
+from llmtape.errors import LlmtapeError, SecretFound
+from llmtape.format.recording import StoredResponse, dumps, new_recording, new_request
+from llmtape.incoming import Incoming
+from llmtape.live import AsyncTee, SyncTee, acapture, capture, is_stream, streamed
+from llmtape.locks import KeyLock
+from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
+from llmtape.secrets import credential_shapes, environment_secrets, redact
+from llmtape.store import shown
+from llmtape.tape import OpenRecording, Outcome, Tape
+
+
+def handle(tape: Tape, request: httpx.Request, send: Callable[[], httpx.Response]) -> httpx.Response | None:
+    """The answer to ``request`` from a sync client; None when it goes to the network unchanged."""
+    incoming, decision = _decided(tape, request)
+    if not isinstance(decision, Record):
+        return _answer(tape, request, incoming, decision)
+    assert incoming is not None
+    lock = tape.store.lock(incoming.name)
+    try:
+        lock.acquire()
+    except LlmtapeError as error:
+        return _answer(tape, request, incoming, Fail(error))
+    try:
+        settled = recheck(incoming, tape.options, tape.run)
+        if settled is not None:
+            lock.release()
+            return _answer(tape, request, incoming, settled)
+        save = Saver(tape, incoming, lock)
+        live = send()
+        if not is_stream(live):
+            return capture(live, save)
+        tee = SyncTee(live, save)
+        save.track(tee)
+        return streamed(live, tee)
+    except BaseException:
+        lock.release()
+        raise
+
+
+async def ahandle(
+    tape: Tape, request: httpx.Request, send: Callable[[], Awaitable[httpx.Response]]
+) -> httpx.Response | None:
+    """The async form of :func:`handle`: the same steps, waiting without blocking the event loop."""
+    incoming, decision = _decided(tape, request)
+    if not isinstance(decision, Record):
+        return _answer(tape, request, incoming, decision)
+    assert incoming is not None
+    lock = tape.store.lock(incoming.name)
+    try:
+        await lock.aacquire()
+    except LlmtapeError as error:
+        return _answer(tape, request, incoming, Fail(error))
+    try:
+        settled = recheck(incoming, tape.options, tape.run)
+        if settled is not None:
+            lock.release()
+            return _answer(tape, request, incoming, settled)
+        save = Saver(tape, incoming, lock)
+        live = await send()
+        if not is_stream(live):
+            return await acapture(live, save)
+        tee = AsyncTee(live, save)
+        save.track(tee)
+        return streamed(live, tee)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def _decided(tape: Tape, request: httpx.Request) -> tuple[Incoming | None, Decision]:
+    try:
+        incoming = tape.receive(request)
+    except LlmtapeError as error:
+        return None, Fail(error)
+    return incoming, decide(incoming, tape.options, tape.run)
+
+
+def _answer(
+    tape: Tape, request: httpx.Request, incoming: Incoming | None, decision: Decision
+) -> httpx.Response | None:
+    """Every outcome but a recording: replay, miss, failure, or (live mode) the network."""
+    if isinstance(decision, Fail):
+        message = tape.fail(decision.error, request=request, incoming=incoming)
+        return error_response(FAILED_STATUS, "llmtape_error", message)
+    assert incoming is not None
+    if isinstance(decision, Replay):
+        tape.run.replayed(decision.path)
+        tape.log(incoming, Outcome.REPLAYED)
+        return to_http(decision.recording["response"], source=shown(decision.path))
+    if isinstance(decision, Miss):
+        tape.log(incoming, Outcome.MISSING, decision.message)
+        return error_response(MISSING_STATUS, "llmtape_missing_recording", decision.message)
+    assert isinstance(decision, Forward)
+    tape.log(incoming, Outcome.LIVE)
+    return None
+
+
+class Saver:
+    """Stores a recorded answer through the secret gate, logs the call, and releases the lock."""
+
+    def __init__(self, tape: Tape, incoming: Incoming, lock: KeyLock) -> None:
+        self._tape, self._incoming, self._lock = tape, incoming, lock
+        self._open: OpenRecording | None = None
+
+    def track(self, recording: OpenRecording) -> None:
+        """A stream is being recorded: the tape finishes it at the end of the test if nothing else does."""
+        self._open = recording
+        self._tape.opened(recording)
+
+    def __call__(self, response: StoredResponse) -> None:
+        tape, incoming = self._tape, self._incoming
+        try:
+            secrets = environment_secrets(os.environ)
+            stored = new_request(
+                incoming.method, incoming.url, incoming.endpoint, incoming.headers, incoming.body
+            )
+            options = tape.options
+            recording = redact(
+                new_recording(stored, response, options.test_id, options.matching.stored()), secrets
+            )
+            found = credential_shapes(dumps(recording).decode("utf-8"))
+            if found and not options.allow_secrets:
+                # Fails the test at its end; raising here would break the caller's stream midway.
+                error = SecretFound(found, path=shown(tape.store.path(incoming.name)))
+                tape.fail(error, incoming=incoming)
+                return
+            tape.run.saved(tape.store.save(incoming.name, recording))
+            tape.log(incoming, Outcome.RECORDED)
+        finally:
+            self._done()
+
+    def abandon(self, reason: str) -> None:
+        try:
+            where = shown(self._tape.store.path(self._incoming.name))
+            message = f"llmtape: not recorded: {reason}\n  file: {where}"
+            self._tape.log(self._incoming, Outcome.FAILED, message)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        self._lock.release()
+        if self._open is not None:
+            self._tape.closed(self._open)

@@ -1,0 +1,123 @@
+"""Whose call is this? The options of a test, the state of a run, and the tape that is active.
+
+Each test has its own :class:`Tape`, built from :class:`Options` parsed once when the test was
+collected; the tape active in this thread or asyncio task is held in a ``ContextVar``. A thread
+that was started without a context of its own (a plain ``threading.Thread``, a thread pool)
+falls back to the tape entered last in the process, so its calls are still never sent to the
+network unhandled.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from llmtape.config import Endpoints, Mode
+from llmtape.matching import Matching
+from llmtape.store import Store
+
+if TYPE_CHECKING:
+    from llmtape.tape import Tape
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    """How one test's LLM calls are handled; immutable, parsed once from the configuration and marker."""
+
+    mode: Mode = Mode.REPLAY
+    directory: Path = Path("recordings")
+    endpoints: Endpoints = field(default_factory=Endpoints)
+    enabled: bool = True
+    test_id: str | None = None  # set in the per-test scope, where the node id joins the key
+    allow_secrets: bool = False
+    matching: Matching = field(default_factory=Matching)
+    record_fix: str = "run again with LLMTAPE_MODE=record"
+    rewrite_fix: str = "run again with LLMTAPE_MODE=rewrite"
+
+    def intercepts(self, method: str, path: str) -> bool:
+        """True when a request with this method and URL path is an LLM call this test handles."""
+        return self.enabled and self.endpoints.match(method, path)
+
+
+class Run:
+    """What the tapes of one run share: the stores, the recordings written, and the files used."""
+
+    def __init__(self, started: float | None = None) -> None:
+        # In rewrite mode a recording written since the run started is this run's, and replays.
+        self.started = time.time() if started is None else started
+        self.used: set[Path] = set()
+        self._written: set[Path] = set()
+        self._stores: dict[Path, Store] = {}
+        self._mutex = threading.Lock()
+
+    def store(self, directory: Path) -> Store:
+        with self._mutex:
+            return self._stores.setdefault(directory, Store(directory))
+
+    @property
+    def directories(self) -> set[Path]:
+        return set(self._stores)
+
+    def wrote(self, path: Path) -> bool:
+        """True when this run (this process) wrote the recording at ``path``."""
+        return path in self._written
+
+    def saved(self, path: Path) -> None:
+        with self._mutex:
+            self._written.add(path)
+            self.used.add(path)
+
+    def replayed(self, path: Path) -> None:
+        with self._mutex:
+            self.used.add(path)
+
+
+class Occurrences:
+    """How often each key was sent in one test: the n-th identical request gets its own recording."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._mutex = threading.Lock()
+
+    def next(self, key: str) -> int:
+        with self._mutex:
+            self._counts[key] += 1
+            return self._counts[key]
+
+
+_active: contextvars.ContextVar[Tape | None] = contextvars.ContextVar("llmtape_active", default=None)
+_fallback: list[Tape] = []  # the tapes entered, for threads that carry no context of their own
+_fallback_mutex = threading.Lock()
+
+
+def active() -> Tape | None:
+    """The tape of the calling thread or task; else the one entered last in the process, if any."""
+    tape = _active.get()
+    if tape is not None:
+        return tape
+    return _fallback[-1] if _fallback else None
+
+
+@contextmanager
+def activated(tape: Tape) -> Iterator[Tape]:
+    """Make ``tape`` answer the LLM calls of this context (and of context-less threads) in the block."""
+    from llmtape import intercept
+
+    token = _active.set(tape)
+    with _fallback_mutex:
+        _fallback.append(tape)
+    intercept.install()
+    try:
+        yield tape
+    finally:
+        intercept.uninstall()
+        with _fallback_mutex:
+            _fallback.remove(tape)
+        _active.reset(token)

@@ -1,0 +1,107 @@
+"""The one decision: what happens to an intercepted request.
+
+:func:`decide` looks at the request, the test's options and the recordings on disk, changes
+nothing, and returns a plain value; the carriers in ``carry`` only carry it out. While a
+request is being recorded, :func:`recheck` asks again under the recording's lock, since a
+parallel worker may have recorded it meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from llmtape.config import Mode
+from llmtape.context import Options, Run
+from llmtape.errors import LlmtapeError, RecordingError
+from llmtape.format.recording import Recording
+from llmtape.incoming import Incoming
+from llmtape.matching import recording_key, stored_matching
+from llmtape.miss import miss_message
+from llmtape.store import Store, shown
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """Answer from this recording."""
+
+    path: Path
+    recording: Recording
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """Replay mode and no recording: answer with this explanation."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Send the request through the caller's transport and save the answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """Live mode: send the request through the caller's transport, save nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """The request cannot be answered: this error says why and how to fix it."""
+
+    error: LlmtapeError
+
+
+Decision = Replay | Miss | Record | Forward | Fail
+
+
+def decide(incoming: Incoming, options: Options, run: Run) -> Decision:
+    """What happens to ``incoming`` under ``options``, given the recordings of ``run``."""
+    if options.mode is Mode.LIVE:
+        return Forward()
+    store = run.store(options.directory)
+    path = store.path(incoming.name)
+    if options.mode is Mode.REWRITE and not run.wrote(path):
+        return Record()  # rewrite never reads the old file, so a damaged one is simply replaced
+    try:
+        recording = store.load(incoming.name)
+        if recording is not None:
+            return Replay(path, checked(store, incoming, options, recording))
+    except LlmtapeError as error:
+        return Fail(error)
+    if options.mode is Mode.REPLAY:
+        return Miss(miss_message(incoming, store, options))
+    return Record()
+
+
+def recheck(incoming: Incoming, options: Options, run: Run) -> Replay | Fail | None:
+    """Under the recording's lock: the recording a parallel worker (or, in rewrite mode, an earlier test of
+    this run) made meanwhile, or None when the request must go live."""
+    store = run.store(options.directory)
+    fresh = options.mode is Mode.RECORD or store.modified(incoming.name) >= run.started
+    if not fresh:
+        return None
+    try:
+        recording = store.load(incoming.name, fresh=True)
+        if recording is None:
+            return None
+        return Replay(store.path(incoming.name), checked(store, incoming, options, recording))
+    except LlmtapeError as error:
+        return Fail(error)
+
+
+def checked(store: Store, incoming: Incoming, options: Options, recording: Recording) -> Recording:
+    """The recording, once its content was found to be what its name says (at most once per file)."""
+    if store.checked(incoming.name):
+        return recording
+    path = store.path(incoming.name)
+    stored = recording_key(recording, stored_matching(recording, options.matching, path))
+    if stored != incoming.key:
+        raise RecordingError(
+            f"llmtape: this file is named for key {incoming.key}, but its stored request has key {stored}; "
+            "run `llmtape rehash` if the matching settings changed, else record it again",
+            path=shown(path),
+        )
+    store.mark_checked(incoming.name)
+    return recording

@@ -1,0 +1,236 @@
+"""The recording file format: its types, its version, the one parser every reader uses, and the writer.
+
+A recording is one JSON object::
+
+    {"test_id":  "...",                        (only in the per-test scope)
+     "request":  {"method", "url", "endpoint", "headers", "body", "model"},
+     "response": {"status", "headers", "is_streaming", "body", "sse_done", "incomplete"},
+     "llmtape":  {"format": 1, "matching": {...}}}
+
+A streamed body is a list of typed chunks ``{"__type__": ..., "__data__": ...}`` (plus
+``"__event__"`` when the server named the SSE event), one per SSE event or NDJSON line; a
+plain body is one typed object or null. ``__type__`` names the SDK class the data parses as
+(see ``typemap``); ``json`` and ``text`` mark untyped JSON and non-JSON text.
+
+:func:`parse` is the only reader: replay, ``verify``, ``list``, ``show``, ``diff`` and the
+importers all go through it, so a file is valid for one exactly when it is valid for all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, NotRequired, TypedDict, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+
+from llmtape.errors import RecordingError
+from llmtape.format.typemap import KNOWN_TYPES
+
+FORMAT_VERSION = 1
+
+REQUEST_HEADERS = frozenset({"content-type"})
+RESPONSE_HEADERS = frozenset(
+    {
+        "content-type",
+        "retry-after",
+        "retry-after-ms",
+        "x-should-retry",
+        "x-request-id",
+        "request-id",
+        "location",
+    }
+)
+
+SECRET_QUERY_PARAMS = frozenset(
+    {"key", "api-key", "api_key", "apikey", "token", "access_token", "sig", "signature", "code"}
+)
+
+Chunk = TypedDict("Chunk", {"__type__": str, "__data__": Any, "__event__": NotRequired[str]})
+
+
+class StoredRequest(TypedDict):
+    method: str
+    url: str
+    endpoint: str
+    headers: dict[str, str]
+    body: Any
+    model: NotRequired[Any]
+
+
+class Incomplete(TypedDict):
+    error: str
+    message: str
+
+
+class StoredResponse(TypedDict):
+    status: int
+    headers: dict[str, str]
+    is_streaming: bool
+    body: Any  # list[Chunk] when streaming, else Chunk | None
+    sse_done: NotRequired[bool]
+    incomplete: NotRequired[Incomplete]
+
+
+class MatchingSettings(TypedDict):
+    ignore: list[str]
+    placeholders: list[list[str]]
+    normalizer: str | None
+
+
+class Meta(TypedDict):
+    format: int
+    matching: NotRequired[MatchingSettings]
+
+
+class Recording(TypedDict):
+    test_id: NotRequired[str]
+    request: StoredRequest
+    response: StoredResponse
+    llmtape: Meta
+
+
+def keep_headers(headers: Any, allowed: frozenset[str]) -> dict[str, str]:
+    """Only the allow-listed headers, lower-cased; everything else (auth, cookies) is dropped."""
+    return {name.lower(): value for name, value in headers.items() if name.lower() in allowed}
+
+
+def scrub_url(url: str) -> str:
+    """The URL without credential-like query parameters (``key=``, ``api-key=``, ``token=``...)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in SECRET_QUERY_PARAMS
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def new_request(method: str, url: str, endpoint: str, headers: Any, body: Any) -> StoredRequest:
+    """The stored ``request`` part."""
+    return {
+        "method": method.upper(),
+        "url": scrub_url(url),
+        "endpoint": endpoint,
+        "headers": keep_headers(headers, REQUEST_HEADERS),
+        "body": body,
+        "model": body.get("model") if isinstance(body, dict) else None,
+    }
+
+
+def new_recording(
+    request: StoredRequest,
+    response: StoredResponse,
+    test_id: str | None = None,
+    matching: MatchingSettings | None = None,
+) -> Recording:
+    """A whole recording, its keys in the documented order; ``test_id`` in the per-test scope,
+    the matching settings when they are not the strict default."""
+    meta: Meta = {"format": FORMAT_VERSION}
+    if matching and any(matching.values()):
+        meta["matching"] = matching
+    recording: dict[str, Any] = {} if test_id is None else {"test_id": test_id}
+    recording.update(request=request, response=response, llmtape=meta)
+    return cast(Recording, recording)
+
+
+def dumps(recording: Recording) -> bytes:
+    """The file content: UTF-8 JSON, 2-space indent, trailing newline, insertion order."""
+    return orjson.dumps(recording, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def parse(content: bytes, path: Path | str) -> Recording:
+    """Decode and check a recording file; anything off raises :class:`RecordingError` naming the file,
+    the place in it, and the fix."""
+    try:
+        data = orjson.loads(content)
+    except orjson.JSONDecodeError as error:
+        raise _error(f"is not valid JSON ({error})", path) from None
+    _check(data, path)
+    return cast(Recording, data)
+
+
+def _error(problem: str, path: Path | str) -> RecordingError:
+    return RecordingError(f"llmtape: the recording {problem}; record it again", path=str(path))
+
+
+def _check(data: Any, path: Path | str) -> None:
+    if not isinstance(data, dict):
+        raise _error("is not a JSON object", path)
+    meta = data.get("llmtape")
+    version = meta.get("format") if isinstance(meta, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _error(f"has no valid llmtape.format (found {version!r}; expected {FORMAT_VERSION})", path)
+    if version > FORMAT_VERSION:
+        raise RecordingError(
+            f"llmtape: the recording has format {version}, newer than this llmtape reads ({FORMAT_VERSION}); "
+            "upgrade llmtape (pip install -U llmtape)",
+            path=str(path),
+        )
+    if "test_id" in data and not isinstance(data["test_id"], str):
+        raise _error("has a test_id that is not a string", path)
+    problems = [*_request_problems(data.get("request")), *_response_problems(data.get("response"))]
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise _error(problems[0] + more, path)
+
+
+def _fields(value: Any, name: str, types: dict[str, type | tuple[type, ...]]) -> list[str]:
+    if not isinstance(value, dict):
+        return [f"has no '{name}' object"]
+    problems = []
+    for field, expected in types.items():
+        if field not in value:
+            problems.append(f"lacks {name}.{field}")
+        elif not isinstance(value[field], expected) or (expected is int and isinstance(value[field], bool)):
+            problems.append(f"has a {name}.{field} of type {type(value[field]).__name__}")
+    return problems
+
+
+def _request_problems(request: Any) -> list[str]:
+    problems = _fields(request, "request", {"method": str, "url": str, "endpoint": str, "body": object})
+    return problems or _header_problems(request.get("headers"), "request")
+
+
+def _response_problems(response: Any) -> list[str]:
+    problems = _fields(response, "response", {"status": int, "is_streaming": bool, "body": object})
+    if problems:
+        return problems
+    if not 100 <= response["status"] <= 599:
+        return [f"has response.status {response['status']}, not an HTTP status"]
+    problems += _header_problems(response.get("headers"), "response")
+    for flag in ("sse_done",):
+        if flag in response and not isinstance(response[flag], bool):
+            problems.append(f"has a response.{flag} that is not true or false")
+    incomplete = response.get("incomplete")
+    if incomplete is not None and not isinstance(incomplete, dict):
+        problems.append("has a response.incomplete that is not an object")
+    body = response.get("body")
+    if response["is_streaming"]:
+        if not isinstance(body, list):
+            return [*problems, "is streamed but its response.body is not a list of chunks"]
+        problems += [p for index, chunk in enumerate(body) for p in _chunk_problems(chunk, f"[{index}]")]
+    elif body is not None:
+        problems += _chunk_problems(body, "")
+    return problems
+
+
+def _header_problems(headers: Any, name: str) -> list[str]:
+    if headers is None:
+        return [f"lacks {name}.headers"]
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        return [f"has {name}.headers that are not an object of strings"]
+    return []
+
+
+def _chunk_problems(chunk: Any, where: str) -> list[str]:
+    place = f"response.body{where}"
+    if not isinstance(chunk, dict) or not isinstance(chunk.get("__type__"), str) or "__data__" not in chunk:
+        return [f"has {place} that is not a typed object {{'__type__': ..., '__data__': ...}}"]
+    if chunk["__type__"] not in KNOWN_TYPES:
+        return [f"has {place} of unknown __type__ {chunk['__type__']!r} (only the type map's names replay)"]
+    if "__event__" in chunk and not isinstance(chunk["__event__"], str):
+        return [f"has {place} whose __event__ is not a string"]
+    return []

@@ -1,0 +1,257 @@
+"""The live side of record mode: the answer of the caller's own transport, stored as it passes.
+
+A plain answer is read, stored and handed over as replay will hand it over later. A stream
+reaches the caller event by event as it arrives, each event encoded as replay encodes it; it
+is stored once the server has sent all of it, whether the caller read it all or not: what the
+caller leaves unread is read when it closes the stream, or at the end of the test at the latest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
+
+import httpx
+
+from llmtape.format.chunks import DONE, chunk_bytes, is_ndjson, line_bytes, typed, typed_chunk
+from llmtape.format.ndjson import LineDecoder
+from llmtape.format.recording import RESPONSE_HEADERS, StoredResponse, keep_headers
+from llmtape.format.sse import Decoder, Event, encode
+from llmtape.replay import to_http
+
+# How long the end of a test waits for the rest of an async stream its application left unread.
+DRAIN_SECONDS = 60.0
+
+
+class Save(Protocol):
+    """Stores a finished response; or, told the stream cannot be finished, stores nothing."""
+
+    def __call__(self, response: StoredResponse) -> None: ...
+
+    def abandon(self, reason: str) -> None: ...
+
+
+def is_stream(response: httpx.Response) -> bool:
+    """True for a server-sent-events or NDJSON response, which is recorded event by event."""
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith("text/event-stream") or is_ndjson(response.headers)
+
+
+def _stored(live: httpx.Response, streaming: bool, body: Any) -> StoredResponse:
+    return {
+        "status": live.status_code,
+        "headers": keep_headers(live.headers, RESPONSE_HEADERS),
+        "is_streaming": streaming,
+        "body": body,
+    }
+
+
+def plain_response(live: httpx.Response, content: bytes) -> StoredResponse:
+    """The stored form of a whole (non-streamed) response."""
+    text = content.decode("utf-8", errors="replace")
+    return _stored(live, False, typed(text, live.request.url.path) if text else None)
+
+
+def capture(live: httpx.Response, save: Save) -> httpx.Response:
+    """Read a plain live answer, store it, and return it as replay will."""
+    try:
+        content = live.read()
+    finally:
+        live.close()
+    response = plain_response(live, content)
+    save(response)
+    return to_http(response)
+
+
+async def acapture(live: httpx.Response, save: Save) -> httpx.Response:
+    """The async form of :func:`capture`."""
+    try:
+        content = await live.aread()
+    finally:
+        await live.aclose()
+    response = plain_response(live, content)
+    save(response)
+    return to_http(response)
+
+
+def streamed(live: httpx.Response, tee: SyncTee | AsyncTee) -> httpx.Response:
+    """The response the caller gets for a live stream: the headers replay will give, the tee's bytes."""
+    return httpx.Response(live.status_code, headers=keep_headers(live.headers, RESPONSE_HEADERS), stream=tee)
+
+
+class StreamRecorder:
+    """Collects the events (or NDJSON lines) of a live stream and re-encodes each for the caller."""
+
+    def __init__(self, live: httpx.Response, save: Save) -> None:
+        self.response = _stored(live, True, [])
+        self._endpoint = live.request.url.path
+        self._lines = LineDecoder() if is_ndjson(live.headers) else None
+        if self._lines is None:
+            self.response["sse_done"] = False
+        self._events = Decoder()
+        self._save = save
+        self.done = False
+
+    def feed(self, piece: bytes) -> Iterator[bytes]:
+        """The caller's bytes for the events this piece completed."""
+        if self._lines is not None:
+            yield from map(self._take_line, self._lines.feed(piece))
+        else:
+            yield from map(self._take, self._events.feed(piece))
+
+    def finish(self) -> Iterator[bytes]:
+        """The caller's bytes for a last unterminated event; then the recording is saved."""
+        if self.done:
+            return
+        if self._lines is not None:
+            yield from map(self._take_line, self._lines.close())
+        else:
+            yield from map(self._take, self._events.close())
+        self._save_once()
+
+    def broke(self, error: Exception) -> None:
+        """The live stream failed midway: keep what arrived, marked incomplete, so replay fails alike."""
+        if not self.done:
+            self.response["incomplete"] = {"error": type(error).__name__, "message": str(error)}
+            self._save_once()
+
+    def abandon(self, reason: str) -> None:
+        """The rest of the stream can no longer be read: nothing is saved."""
+        if not self.done:
+            self.done = True
+            self._save.abandon(reason)
+
+    def _save_once(self) -> None:
+        if not self.done:
+            self.done = True
+            self._save(self.response)
+
+    def _take_line(self, line: str) -> bytes:
+        chunk = typed(line, self._endpoint)
+        self.response["body"].append(chunk)
+        return line_bytes(chunk)
+
+    def _take(self, event: Event) -> bytes:
+        if event.data == DONE and event.event is None:
+            # Clients stop reading at [DONE], so the stream is complete and saved here.
+            self.response["sse_done"] = True
+            self._save_once()
+            return encode(event)
+        chunk = typed_chunk(event, self._endpoint)
+        self.response["body"].append(chunk)
+        return chunk_bytes(chunk)
+
+
+def _drain(recorder: StreamRecorder, pieces: Iterator[bytes]) -> None:
+    try:
+        for piece in pieces:
+            deque(recorder.feed(piece), maxlen=0)
+        deque(recorder.finish(), maxlen=0)
+    except Exception as error:
+        recorder.broke(error)
+
+
+class SyncTee(httpx.SyncByteStream):
+    """A live stream on its way to a sync caller, recorded as it passes."""
+
+    def __init__(self, live: httpx.Response, save: Save) -> None:
+        self._live, self._pieces = live, live.iter_bytes()
+        self._recorder = StreamRecorder(live, save)
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for piece in self._pieces:
+                yield from self._recorder.feed(piece)
+        except Exception as error:
+            self._recorder.broke(error)
+            raise
+        yield from self._recorder.finish()
+
+    def finish(self) -> None:
+        """Read what the caller left unread, save the recording, close the live response."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if not self._recorder.done:
+                _drain(self._recorder, self._pieces)
+        finally:
+            self._live.close()
+
+    def close(self) -> None:
+        self.finish()
+
+
+class AsyncTee(httpx.AsyncByteStream):
+    """A live stream on its way to an async caller, recorded as it passes."""
+
+    def __init__(self, live: httpx.Response, save: Save) -> None:
+        self._live, self._pieces = live, live.aiter_bytes()
+        self._recorder = StreamRecorder(live, save)
+        self._loop = asyncio.get_running_loop()
+        self._closed = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            while (piece := await self._next()) is not None:
+                for out in self._recorder.feed(piece):
+                    yield out
+            for out in self._recorder.finish():
+                yield out
+        finally:
+            # Also reached when the loop shuts down with this stream unread (asyncio.run does that).
+            await self.aclose()
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await anext(self._pieces, None)
+        except Exception as error:
+            self._recorder.broke(error)
+            raise
+
+    async def aclose(self) -> None:
+        """Read what the caller left unread, save the recording, close the live response."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if not self._recorder.done:
+                try:
+                    while (piece := await anext(self._pieces, None)) is not None:
+                        deque(self._recorder.feed(piece), maxlen=0)
+                    deque(self._recorder.finish(), maxlen=0)
+                except Exception as error:
+                    self._recorder.broke(error)
+        finally:
+            await self._live.aclose()
+
+    def finish(self) -> None:
+        """From outside the event loop, at the end of a test: finish on the stream's own loop."""
+        if self._closed:
+            return
+        loop = self._loop
+        try:
+            if loop.is_closed():
+                raise RuntimeError("its event loop was closed")
+            if not loop.is_running():
+                loop.run_until_complete(asyncio.wait_for(self.aclose(), DRAIN_SECONDS))
+            elif _running_loop() is loop:
+                raise RuntimeError("its event loop is busy running this very code")
+            else:
+                asyncio.run_coroutine_threadsafe(self.aclose(), loop).result(DRAIN_SECONDS)
+        except Exception as error:
+            self._closed = True
+            self._recorder.abandon(
+                f"the application left this stream unread and llmtape could not read the rest ({error}); "
+                "read the stream to its end or close it before the test ends"
+            )
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
