@@ -74,7 +74,8 @@ import httpx
 import respx
 from httpx import Response
 
-PIECES = [line.encode() + b"\\n\\n" for line in open(os.environ["BENCH_FLOOR"]).read().split("\\n\\n") if line]
+EVENTS = [line.encode() + b"\\n\\n" for line in open(os.environ["BENCH_FLOOR"]).read().split("\\n\\n") if line]
+PIECES = {pieces}
 
 
 class Pieces(httpx.SyncByteStream):
@@ -121,14 +122,16 @@ def test_one():
 WORDS = {"a": 200, "b": 200, "c": 20, "d": 20}
 
 
+# The floors: a bare respx route serving pre-built bytes, no storage, no lookup. "floor" serves a whole
+# body as one piece; "floor/event" serves the same bytes one piece per event, as event-by-event replay must.
+FLOORS = {"floor": '[b"".join(EVENTS)]', "floor/event": "EVENTS"}
+
+
 def write_test(folder: Path, workload: str, contender: str) -> Path:
     marker = "@pytest.mark.vcr" if contender == "vcrpy" else ""
-    text = TEST_TEMPLATE.format(
-        imports="",
-        fixture=FLOOR_FIXTURE if contender == "floor" else "",
-        tests=TESTS[workload].format(marker=marker),
-    )
-    path = folder / f"test_bench_{workload}_{contender}.py"
+    fixture = FLOOR_FIXTURE.replace("{pieces}", FLOORS[contender]) if contender in FLOORS else ""
+    text = TEST_TEMPLATE.format(imports="", fixture=fixture, tests=TESTS[workload].format(marker=marker))
+    path = folder / f"test_bench_{workload}_{contender.replace('/', '_')}.py"
     path.write_text(text)
     return path
 
@@ -138,7 +141,7 @@ def plugins(contender: str) -> list[str]:
         return ["-p", "no:recording"]
     if contender == "vcrpy":
         return ["-p", "no:llmtape", "-p", "no:httpx2"]
-    return ["-p", "no:llmtape", "-p", "no:recording"]
+    return ["-p", "no:llmtape", "-p", "no:recording"]  # the floors
 
 
 def pytest_run(
@@ -211,6 +214,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="workloads a and c only, one round")
+    parser.add_argument(
+        "--llmtape-src",
+        type=Path,
+        help="measure the llmtape package in this src/ directory (another version)",
+    )
     args = parser.parse_args()
     rounds = 1 if args.quick else args.rounds
     server = start_server()
@@ -223,10 +231,12 @@ def main() -> None:
                 "BENCH_URL": server.base_url,
                 "BENCH_WORDS": str(WORDS[workload]),
                 "BENCH_FLOOR": str(folder / "floor.sse"),
-                "PYTHONPATH": str(ROOT),
+                "PYTHONPATH": os.pathsep.join(
+                    [*([str(args.llmtape_src)] if args.llmtape_src else []), str(ROOT)]
+                ),
             }
             prepare(folder, workload, env)
-            contenders = ["llmtape", "floor", "vcrpy"]
+            contenders = ["llmtape", "floor", "floor/event", "vcrpy"]
             if workload == "d":
                 contenders = ["llmtape (1 recording)", "llmtape (100,000 recordings)"]
             results: dict[str, list[tuple[float, float, float]]] = {c: [] for c in contenders}
@@ -240,7 +250,7 @@ def main() -> None:
                     name = contender.split(" ")[0]
                     test = write_test(folder, workload, name)
                     extra = ["--llmtape-dir", "recordings"] if name == "llmtape" else ["--record-mode=none"]
-                    if name == "floor":
+                    if name in FLOORS:
                         extra = []
                     results[contender].append(pytest_run(folder, test, name, extra, env))
             for contender, runs in results.items():
@@ -256,16 +266,20 @@ def main() -> None:
 
 def report(rows: list[tuple[str, str, float, float, float]]) -> None:
     by = {(w, c): (i, p) for w, c, i, p, _ in rows}
+
+    def ratio(workload: str, contender: str, inside: float, to: str) -> str:
+        base = by.get((workload, to))
+        return f"{inside / base[0]:.2f}x" if base and contender != to else "-"
+
     print(
-        f"{'workload':8} {'contender':30} {'in tests':>10} {'process':>9} {'/floor':>8} {'/vcrpy':>8} {'peak MiB':>9}"
+        f"{'workload':8} {'contender':30} {'in tests':>10} {'process':>9} {'/floor':>8} {'/event':>8} "
+        f"{'/vcrpy':>8} {'peak MiB':>9}"
     )
     for workload, contender, inside, whole, memory in rows:
-        floor = by.get((workload, "floor"))
-        vcr = by.get((workload, "vcrpy"))
-        to_floor = f"{inside / floor[0]:.2f}x" if floor and contender != "floor" else "-"
-        to_vcr = f"{inside / vcr[0]:.2f}x" if vcr and contender != "vcrpy" else "-"
+        ratios = [ratio(workload, contender, inside, to) for to in ("floor", "floor/event", "vcrpy")]
         print(
-            f"{workload:8} {contender:30} {inside:9.3f}s {whole:8.2f}s {to_floor:>8} {to_vcr:>8} {memory:9.0f}"
+            f"{workload:8} {contender:30} {inside:9.3f}s {whole:8.2f}s {ratios[0]:>8} {ratios[1]:>8} "
+            f"{ratios[2]:>8} {memory:9.0f}"
         )
 
 

@@ -38,9 +38,9 @@ class Server:
         self.process.stdout.close()
 
 
-def start_server() -> Server:
+def start_server(*args: str) -> Server:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.openai_server"],
+        [sys.executable, "-m", "tests.servers.openai_server", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -9,12 +9,13 @@ answer, releasing the lock on every path: stored, failed, abandoned, or at the t
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 
 from llmtape.decide import Decision, Fail, Forward, Miss, Record, Replay, decide, recheck
-from llmtape.errors import LlmtapeError, SecretFound
+from llmtape.errors import LlmtapeError, LockTimeout, SecretFound
 from llmtape.format.recording import StoredResponse, dumps, new_recording, new_request
 from llmtape.incoming import Incoming
 from llmtape.live import AsyncTee, SyncTee, acapture, capture, is_stream, streamed
@@ -28,29 +29,18 @@ from llmtape.tape import OpenRecording, Outcome, Tape
 def handle(tape: Tape, request: httpx.Request, send: Callable[[], httpx.Response]) -> httpx.Response | None:
     """The answer to ``request`` from a sync client; None when it goes to the network unchanged."""
     incoming, decision = _decided(tape, request)
-    if not isinstance(decision, Record):
+    if incoming is None or not isinstance(decision, Record):
         return _answer(tape, request, incoming, decision)
-    assert incoming is not None
     lock = tape.store.lock(incoming.name)
     try:
         lock.acquire()
-    except LlmtapeError as error:
+    except LockTimeout as error:
         return _answer(tape, request, incoming, Fail(error))
-    try:
-        settled = recheck(incoming, tape.options, tape.run)
-        if settled is not None:
-            lock.release()
-            return _answer(tape, request, incoming, settled)
-        save = Saver(tape, incoming, lock)
+    with _claimed(tape, request, incoming, lock) as claim:
+        if not isinstance(claim, Saver):
+            return claim
         live = send()
-        if not is_stream(live):
-            return capture(live, save)
-        tee = SyncTee(live, save)
-        save.track(tee)
-        return streamed(live, tee)
-    except BaseException:
-        lock.release()
-        raise
+        return capture(live, claim) if not is_stream(live) else claim.streamed(live, SyncTee(live, claim))
 
 
 async def ahandle(
@@ -58,26 +48,37 @@ async def ahandle(
 ) -> httpx.Response | None:
     """The async form of :func:`handle`: the same steps, waiting without blocking the event loop."""
     incoming, decision = _decided(tape, request)
-    if not isinstance(decision, Record):
+    if incoming is None or not isinstance(decision, Record):
         return _answer(tape, request, incoming, decision)
-    assert incoming is not None
     lock = tape.store.lock(incoming.name)
     try:
         await lock.aacquire()
-    except LlmtapeError as error:
+    except LockTimeout as error:
         return _answer(tape, request, incoming, Fail(error))
+    with _claimed(tape, request, incoming, lock) as claim:
+        if not isinstance(claim, Saver):
+            return claim
+        live = await send()
+        return (
+            await acapture(live, claim)
+            if not is_stream(live)
+            else claim.streamed(live, AsyncTee(live, claim))
+        )
+
+
+@contextmanager
+def _claimed(
+    tape: Tape, request: httpx.Request, incoming: Incoming, lock: KeyLock
+) -> Iterator[httpx.Response | Saver | None]:
+    """With the lock held: the replay of what a parallel worker recorded meanwhile, or the Saver that
+    records the live answer and then lets the lock go. If the block raises, the lock is let go at once."""
     try:
         settled = recheck(incoming, tape.options, tape.run)
         if settled is not None:
             lock.release()
-            return _answer(tape, request, incoming, settled)
-        save = Saver(tape, incoming, lock)
-        live = await send()
-        if not is_stream(live):
-            return await acapture(live, save)
-        tee = AsyncTee(live, save)
-        save.track(tee)
-        return streamed(live, tee)
+            yield _answer(tape, request, incoming, settled)
+        else:
+            yield Saver(tape, incoming, lock)
     except BaseException:
         lock.release()
         raise
@@ -118,10 +119,12 @@ class Saver:
         self._tape, self._incoming, self._lock = tape, incoming, lock
         self._open: OpenRecording | None = None
 
-    def track(self, recording: OpenRecording) -> None:
-        """A stream is being recorded: the tape finishes it at the end of the test if nothing else does."""
-        self._open = recording
-        self._tape.opened(recording)
+    def streamed(self, live: httpx.Response, tee: SyncTee | AsyncTee) -> httpx.Response:
+        """The caller's response for a live stream being recorded; the tape finishes the recording at the
+        end of the test if nothing else does."""
+        self._open = tee
+        self._tape.opened(tee)
+        return streamed(live, tee)
 
     def __call__(self, response: StoredResponse) -> None:
         tape, incoming = self._tape, self._incoming

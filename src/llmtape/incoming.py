@@ -53,7 +53,9 @@ def json_body(request: httpx.Request) -> Any:
         ) from None
 
 
-def key_of(request: httpx.Request, secrets: dict[str, str], matching: Matching, test_id: str | None) -> Any:
+def key_of(
+    request: httpx.Request, secrets: dict[str, str], matching: Matching, test_id: str | None
+) -> tuple[Any, str]:
     """The redacted body and the key of ``request``: (body, key)."""
     method, endpoint = request.method.upper(), request.url.path
     # Credentials from the environment never reach a key or a file: they are redacted first.

@@ -63,6 +63,11 @@ def _as_httpx(response: Any, request: httpx.Request) -> httpx.Response:
     )
 
 
+def _mark_live(request: Any) -> None:
+    # A new dict: the client shares the old one with the request it builds to follow a redirect.
+    request.extensions = {**request.extensions, LIVE: True}
+
+
 class _Interceptor(HTTPCoreMocker, ABC):
     """Patches one pool library's ``handle_request`` methods (as an ABC, respx does not register it)."""
 
@@ -87,12 +92,12 @@ class _Interceptor(HTTPCoreMocker, ABC):
             request.stream = outgoing.stream  # the body, readable again for the live call
 
             def send() -> httpx.Response:
-                request.extensions[LIVE] = True
+                _mark_live(request)
                 return _as_httpx(spec(pool, request), outgoing)
 
             answer = carry.handle(tape, outgoing, send)
             if answer is None:
-                request.extensions[LIVE] = True
+                _mark_live(request)
                 return spec(pool, request)
             return cls.from_sync_httpx_response(answer, pool)
 
@@ -109,12 +114,12 @@ class _Interceptor(HTTPCoreMocker, ABC):
             request.stream = outgoing.stream
 
             async def send() -> httpx.Response:
-                request.extensions[LIVE] = True
+                _mark_live(request)
                 return _as_httpx(await spec(pool, request), outgoing)
 
             answer = await carry.ahandle(tape, outgoing, send)
             if answer is None:
-                request.extensions[LIVE] = True
+                _mark_live(request)
                 return await spec(pool, request)
             return cls.from_sync_httpx_response(answer, pool)
 

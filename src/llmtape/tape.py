@@ -101,10 +101,10 @@ class Tape:
     ) -> str:
         """Note a call that llmtape could not answer; the message (with its fix) is returned."""
         message = f"{error}\n  to record it again: {self.options.rewrite_fix}"
-        if incoming is not None or request is None:
-            assert incoming is not None
+        if incoming is not None:
             self.log(incoming, Outcome.FAILED, message)
             return message
+        assert request is not None, "a failure names its request"
         self._append(
             Call(
                 method=request.method,

@@ -14,7 +14,7 @@ from llmtape.cli import main
 from llmtape.keys import request_key
 from tests.conftest import ROOT
 
-SHARED = ROOT.parent / "shared" / "llama-stack-recordings"
+LLAMA_STACK = ROOT / "tests" / "data" / "llama-stack-recordings"
 TOOL_CALL = "e30bc6408e187b53410bc3eabdac9c9beeb98bab989d49120681b0633e8a7d83.json"
 REASONING = "3d3b352a20b67451001ad1997a94c528b8f863d86489a62c3656faa05e66ca69.json"
 
@@ -26,7 +26,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     sources = tmp_path / "sources"
     sources.mkdir()
     for name in (TOOL_CALL, REASONING):
-        shutil.copy(SHARED / name, sources / name)
+        shutil.copy(LLAMA_STACK / name, sources / name)
     monkeypatch.chdir(tmp_path)
     assert main(["import", "--from", "llama-stack", "sources"]) == 0
     return tmp_path

@@ -16,8 +16,8 @@ import llmtape
 from llmtape.cli import main
 from tests.conftest import ROOT, NetworkGuard
 
-SHARED = ROOT.parent / "shared" / "llama-stack-recordings"
-SOURCES = sorted(SHARED.glob("*.json"))
+LLAMA_STACK = ROOT / "tests" / "data" / "llama-stack-recordings"
+SOURCES = sorted(LLAMA_STACK.glob("*.json"))
 CHUNKS: dict[str, Any] = {
     "openai.types.chat.chat_completion_chunk.ChatCompletionChunk": ChatCompletionChunk,
     "openai.types.completion.Completion": Completion,
@@ -34,7 +34,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shared recordings imported in the per-test scope."""
     directory = tmp_path_factory.mktemp("imported")
     assert (
-        main(["import", "--from", "llama-stack", str(SHARED), "--dir", str(directory), "--scope", "test"])
+        main(["import", "--from", "llama-stack", str(LLAMA_STACK), "--dir", str(directory), "--scope", "test"])
         == 0
     )
     return directory
@@ -47,7 +47,7 @@ def test_all_47_are_there() -> None:
 def test_the_shared_scope_keeps_one_of_each_identical_request(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["import", "--from", "llama-stack", str(SHARED), "--dir", str(tmp_path)]) == 0
+    assert main(["import", "--from", "llama-stack", str(LLAMA_STACK), "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     files = len(list(tmp_path.glob("*.json")))
     assert f"llmtape: imported 47 files into {tmp_path}: {files} written, {47 - files} collided" in out
@@ -81,10 +81,12 @@ def test_replays_through_the_openai_sdk(path: Path, imported: Path, network: Net
     suffix = next(
         s for s in ("/chat/completions", "/completions", "/embeddings", "/models") if url.endswith(s)
     )
-    client = openai.OpenAI(base_url=url.removesuffix(suffix), api_key="unused", max_retries=0)
     network.block()
     test_id = source.get("test_id") or f"llama-stack:{path.stem}"
-    with llmtape.tape(imported, test_id=test_id, strict=False) as replay:
+    with (
+        openai.OpenAI(base_url=url.removesuffix(suffix), api_key="unused", max_retries=0) as client,
+        llmtape.tape(imported, test_id=test_id, strict=False) as replay,
+    ):
         if source["response"].get("is_exception"):
             with pytest.raises(openai.APIStatusError) as error:
                 send(source, client, suffix)

@@ -11,8 +11,9 @@ Test hooks, by request header: ``x-test-status: N`` answers with that error stat
 compresses a whole answer; ``x-test-size: N`` makes a whole chat answer N characters long;
 ``x-test-fail-first: N`` answers the first request with a given body with status N (and
 ``retry-after: 0``), later ones normally; ``x-test-hold`` pauses a stream (see Handler).
+A POST to ``/moved/<path>`` is redirected (307) to ``/<path>``.
 
-    python -m tests.servers.openai_server [--port N]   # prints "PORT <n>" once listening
+    python -m tests.servers.openai_server [--port N] [--tls CERT KEY]   # prints "PORT <n>" once listening
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import ssl
 import sys
 import threading
 import time
@@ -194,6 +196,8 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}"
         body = json.loads(raw)
         route = self.route
+        if route.startswith("/moved/"):
+            return self._json(307, {}, {"location": route.removeprefix("/moved")})
         anthropic = route.endswith("/messages")
         if not route.startswith("/api/") and not self._authorized(anthropic):
             return self._error(401, "Missing API key", anthropic)
@@ -344,10 +348,15 @@ class Handler(BaseHTTPRequestHandler):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS with this certificate")
     args = parser.parse_args()
     ThreadingHTTPServer.request_queue_size = 1024  # bursts of hundreds of concurrent streams
     ThreadingHTTPServer.daemon_threads = True
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*args.tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
 
