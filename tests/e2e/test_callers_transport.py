@@ -46,7 +46,8 @@ def test_a_client_that_trusts_a_private_ca_records_through_its_own_pool(
             with client.chat.completions.create(model="m", messages=MESSAGES, stream=True) as chunks:
                 text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         else:
-            text = client.chat.completions.create(model="m", messages=MESSAGES).choices[0].message.content or ""
+            answer = client.chat.completions.create(model="m", messages=MESSAGES)
+            text = answer.choices[0].message.content or ""
     assert text.startswith("You said: over TLS")
     assert [c.outcome for c in tape.calls] == ["recorded" if mode == "record" else "live"]
 
@@ -79,12 +80,14 @@ def test_a_redirect_is_recorded_with_its_location_and_followed_again_on_replay(
         base_url = server.base_url.replace("/v1", "/moved/v1")  # answered with 307 -> /v1/...
         with openai.OpenAI(base_url=base_url, api_key="k", max_retries=0) as client:
             if not stream:
-                return client.chat.completions.create(model="m", messages=MESSAGES).choices[0].message.content or ""
+                answer = client.chat.completions.create(model="m", messages=MESSAGES)
+                return answer.choices[0].message.content or ""
             with client.chat.completions.create(model="m", messages=MESSAGES, stream=True) as chunks:
                 return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
     assert round_trip(server, tmp_path, network, ask).startswith("You said: over TLS")
     statuses = sorted((p.name, p.read_text()) for p in tmp_path.glob("*.json"))
     redirect = [text for _, text in statuses if '"status": 307' in text]
-    assert len(statuses) == 2 and len(redirect) == 1
+    assert len(statuses) == 2
+    assert len(redirect) == 1
     assert '"location": "/v1/chat/completions"' in redirect[0]

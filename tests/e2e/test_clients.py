@@ -70,16 +70,18 @@ def test_groq_client_on_httpx(
     base_url = f"http://127.0.0.1:{server.port}"  # groq appends /openai/v1/chat/completions
 
     async def agroq() -> list[str]:
-        client = groq.AsyncGroq(base_url=base_url, api_key="gsk-test", max_retries=0)
-        stream = await client.chat.completions.create(
-            model="llama-3.1-8b", messages=BODY["messages"], stream=True
-        )
-        return [c.choices[0].delta.content or "" async for c in stream if c.choices]
+        async with groq.AsyncGroq(base_url=base_url, api_key="gsk-test", max_retries=0) as client:
+            stream = await client.chat.completions.create(
+                model="llama-3.1-8b", messages=BODY["messages"], stream=True
+            )
+            return [c.choices[0].delta.content or "" async for c in stream if c.choices]
 
     def sgroq() -> list[str]:
-        client = groq.Groq(base_url=base_url, api_key="gsk-test", max_retries=0)
-        stream = client.chat.completions.create(model="llama-3.1-8b", messages=BODY["messages"], stream=True)
-        return [c.choices[0].delta.content or "" for c in stream if c.choices]
+        with groq.Groq(base_url=base_url, api_key="gsk-test", max_retries=0) as client:
+            stream = client.chat.completions.create(
+                model="llama-3.1-8b", messages=BODY["messages"], stream=True
+            )
+            return [c.choices[0].delta.content or "" for c in stream if c.choices]
 
     fetch = (lambda: asyncio.run(agroq())) if asynchronous else sgroq
     with llmtape.tape(tmp_path, mode="record") as recording:
@@ -95,13 +97,13 @@ def test_groq_client_on_httpx(
 
 def test_openai_raw_and_streaming_responses(server: Server, tmp_path: Path, network: NetworkGuard) -> None:
     def fetch() -> tuple[Any, ...]:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=BODY["messages"])
-        with client.chat.completions.with_streaming_response.create(
-            model="gpt-4o", messages=BODY["messages"], stream=True
-        ) as streamed:
-            lines = list(streamed.iter_lines())
-        return raw.status_code, raw.headers["x-request-id"], raw.parse().choices[0].message.content, lines
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=BODY["messages"])
+            with client.chat.completions.with_streaming_response.create(
+                model="gpt-4o", messages=BODY["messages"], stream=True
+            ) as streamed:
+                lines = list(streamed.iter_lines())
+            return raw.status_code, raw.headers["x-request-id"], raw.parse().choices[0].message.content, lines
 
     with llmtape.tape(tmp_path, mode="record"):
         recorded = fetch()
@@ -115,25 +117,35 @@ def test_openai_raw_and_streaming_responses(server: Server, tmp_path: Path, netw
 
 def test_host_and_port_are_not_part_of_the_key(server: Server, tmp_path: Path, network: NetworkGuard) -> None:
     messages = [{"role": "user", "content": "portable"}]
-    with llmtape.tape(tmp_path, mode="record"):
-        recorded = openai.OpenAI(base_url=server.base_url, api_key="k").chat.completions.create(
-            model="m", messages=messages
-        )
+    with (
+        openai.OpenAI(base_url=server.base_url, api_key="k") as client,
+        llmtape.tape(tmp_path, mode="record"),
+    ):
+        recorded = client.chat.completions.create(model="m", messages=messages)
     server.stop()
     network.block()
-    other = openai.OpenAI(
-        base_url="https://api.example-provider.test/v1", api_key="other", default_query={"api-version": "1"}
-    )
-    with llmtape.tape(tmp_path):
+    with (
+        openai.OpenAI(
+            base_url="https://api.example-provider.test/v1",
+            api_key="other",
+            default_query={"api-version": "1"},
+        ) as other,
+        llmtape.tape(tmp_path),
+    ):
         assert other.chat.completions.create(model="m", messages=messages) == recorded
 
 
 def test_the_api_key_and_private_headers_never_reach_disk(server: Server, tmp_path: Path) -> None:
     secret = "sk-proj-" + "S3cr3t" * 8
-    client = openai.OpenAI(
-        base_url=server.base_url, api_key=secret, organization="org-hidden", default_query={"api-key": secret}
-    )
-    with llmtape.tape(tmp_path, mode="record"):
+    with (
+        openai.OpenAI(
+            base_url=server.base_url,
+            api_key=secret,
+            organization="org-hidden",
+            default_query={"api-key": secret},
+        ) as client,
+        llmtape.tape(tmp_path, mode="record"),
+    ):
         client.chat.completions.create(model="m", messages=BODY["messages"])
         with client.chat.completions.create(model="m", messages=BODY["messages"], stream=True) as stream:
             list(stream)
@@ -171,16 +183,20 @@ def test_record_mode_streams_through_before_the_stream_ends(
     kwargs["extra_headers"] = {"x-test-hold": "1"}
 
     def sync_run() -> list[str]:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        with client.chat.completions.create(**kwargs) as stream:
+        with (
+            openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client,
+            client.chat.completions.create(**kwargs) as stream,
+        ):
             chunks = iter(stream)
             first = next(chunks)
             httpx.get(release)
             return [first.id, *(c.id for c in chunks)]
 
     async def async_run() -> list[str]:
-        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        async with await client.chat.completions.create(**kwargs) as stream:
+        async with (
+            openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client,
+            await client.chat.completions.create(**kwargs) as stream,
+        ):
             chunks = aiter(stream)
             first = await anext(chunks)
             httpx.get(release)

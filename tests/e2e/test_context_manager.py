@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -17,8 +18,14 @@ MESSAGES = [{"role": "user", "content": "script call"}]
 
 
 def ask(base_url: str) -> str | None:
-    client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
-    return client.chat.completions.create(model="m", messages=MESSAGES).choices[0].message.content
+    with openai.OpenAI(base_url=base_url, api_key="k", max_retries=0) as client:
+        return client.chat.completions.create(model="m", messages=MESSAGES).choices[0].message.content
+
+
+async def ask_async(base_url: str, **options: Any) -> str | None:
+    async with openai.AsyncOpenAI(base_url=base_url, api_key="k", **options) as client:
+        completion = await client.chat.completions.create(model="m", messages=MESSAGES)
+        return completion.choices[0].message.content
 
 
 def test_mode_comes_from_the_environment(
@@ -53,9 +60,8 @@ def test_strict_false_leaves_misses_to_the_caller(tmp_path: Path) -> None:
     with llmtape.tape(tmp_path, strict=False) as active:
         with pytest.raises(openai.NotFoundError):
             ask("http://127.0.0.1:9/v1")
-        asynchronous = openai.AsyncOpenAI(base_url="http://127.0.0.1:9/v1", api_key="k")
         with pytest.raises(openai.NotFoundError):
-            asyncio.run(asynchronous.chat.completions.create(model="m", messages=MESSAGES))
+            asyncio.run(ask_async("http://127.0.0.1:9/v1"))
     assert [c.outcome for c in active.calls] == ["missing", "missing"]
 
 
@@ -98,13 +104,8 @@ def test_a_body_that_is_not_json_fails_with_a_clear_error(tmp_path: Path) -> Non
 
 
 def test_async_live_mode_forwards_and_saves_nothing(server: Server, tmp_path: Path) -> None:
-    async def ask_async() -> str | None:
-        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        completion = await client.chat.completions.create(model="m", messages=MESSAGES)
-        return completion.choices[0].message.content
-
     with llmtape.tape(tmp_path, mode="live") as active:
-        answer = asyncio.run(ask_async())
+        answer = asyncio.run(ask_async(server.base_url, max_retries=0))
     assert answer is not None
     assert answer.startswith("You said: script call")
     assert [c.outcome for c in active.calls] == ["live"]

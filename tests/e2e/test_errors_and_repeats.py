@@ -31,13 +31,13 @@ def test_error_statuses_replay_as_the_same_exception(
     status: int, server: Server, tmp_path: Path, network: NetworkGuard
 ) -> None:
     def call() -> tuple[str, int, str, object]:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        try:
-            client.chat.completions.create(
-                model="m", messages=MESSAGES, extra_headers={"x-test-status": str(status)}
-            )
-        except openai.APIStatusError as error:
-            return type(error).__name__, error.status_code, str(error), error.body
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            try:
+                client.chat.completions.create(
+                    model="m", messages=MESSAGES, extra_headers={"x-test-status": str(status)}
+                )
+            except openai.APIStatusError as error:
+                return type(error).__name__, error.status_code, str(error), error.body
         raise AssertionError("no error")
 
     name, code, message, body = round_trip(server, tmp_path, network, call)
@@ -54,10 +54,10 @@ def test_a_retry_after_429_replays_the_429_then_the_answer(
     server: Server, tmp_path: Path, network: NetworkGuard
 ) -> None:
     def call() -> str | None:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=2)
-        completion = client.chat.completions.create(
-            model="m", messages=MESSAGES, extra_headers={"x-test-fail-first": "429"}
-        )
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=2) as client:
+            completion = client.chat.completions.create(
+                model="m", messages=MESSAGES, extra_headers={"x-test-fail-first": "429"}
+            )
         return completion.choices[0].message.content
 
     assert (
@@ -73,13 +73,15 @@ def test_anthropic_retries_an_overloaded_answer_offline(
     server: Server, tmp_path: Path, network: NetworkGuard
 ) -> None:
     def call() -> str:
-        client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{server.port}", api_key="k", max_retries=1)
-        message = client.messages.create(
-            model="claude-example",
-            max_tokens=16,
-            messages=MESSAGES,
-            extra_headers={"x-test-fail-first": "503"},
-        )
+        with anthropic.Anthropic(
+            base_url=f"http://127.0.0.1:{server.port}", api_key="k", max_retries=1
+        ) as client:
+            message = client.messages.create(
+                model="claude-example",
+                max_tokens=16,
+                messages=MESSAGES,
+                extra_headers={"x-test-fail-first": "503"},
+            )
         return message.content[0].text  # type: ignore[union-attr]
 
     assert round_trip(server, tmp_path, network, call) == "Echo: retry me"
@@ -90,21 +92,21 @@ def test_regenerating_replays_each_answer_in_order(
     server: Server, tmp_path: Path, network: NetworkGuard
 ) -> None:
     def call() -> list[str]:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        return [client.chat.completions.create(model="m", messages=MESSAGES).id for _ in range(3)]
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            return [client.chat.completions.create(model="m", messages=MESSAGES).id for _ in range(3)]
 
     ids = round_trip(server, tmp_path, network, call)
     assert len(set(ids)) == 3  # the server answered each with a fresh id, and replay kept them apart
 
 
 def test_a_repeat_beyond_the_recorded_ones_is_a_miss_that_says_so(server: Server, tmp_path: Path) -> None:
-    client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-    with llmtape.tape(tmp_path, mode="record"):
-        client.chat.completions.create(model="m", messages=MESSAGES)
-    with llmtape.tape(tmp_path, strict=False) as replay:
-        client.chat.completions.create(model="m", messages=MESSAGES)
-        with pytest.raises(openai.NotFoundError):
+    with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+        with llmtape.tape(tmp_path, mode="record"):
             client.chat.completions.create(model="m", messages=MESSAGES)
+        with llmtape.tape(tmp_path, strict=False) as replay:
+            client.chat.completions.create(model="m", messages=MESSAGES)
+            with pytest.raises(openai.NotFoundError):
+                client.chat.completions.create(model="m", messages=MESSAGES)
     (miss,) = [call for call in replay.calls if call.outcome is llmtape.Outcome.MISSING]
     assert miss.error is not None
     assert "this test sent the same request 2 times; the first 1 replayed" in miss.error

@@ -33,10 +33,17 @@ SUFFIXES = {
 def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shared recordings imported in the per-test scope."""
     directory = tmp_path_factory.mktemp("imported")
-    assert (
-        main(["import", "--from", "llama-stack", str(LLAMA_STACK), "--dir", str(directory), "--scope", "test"])
-        == 0
-    )
+    command = [
+        "import",
+        "--from",
+        "llama-stack",
+        str(LLAMA_STACK),
+        "--dir",
+        str(directory),
+        "--scope",
+        "test",
+    ]
+    assert main(command) == 0
     return directory
 
 

@@ -64,16 +64,20 @@ async def aplain_result(client: openai.AsyncOpenAI, **extra: Any) -> dict[str, A
     return completion.model_dump()
 
 
+async def arun(kind: str, base_url: str, **extra: Any) -> dict[str, Any]:
+    async with openai.AsyncOpenAI(base_url=base_url, api_key="test-key", max_retries=0) as asynchronous:
+        if kind == "async-stream":
+            return await astream_result(asynchronous, **extra)
+        return await aplain_result(asynchronous, **extra)
+
+
 def run(kind: str, base_url: str, **extra: Any) -> dict[str, Any]:
-    sync = openai.OpenAI(base_url=base_url, api_key="test-key", max_retries=0)
-    asynchronous = openai.AsyncOpenAI(base_url=base_url, api_key="test-key", max_retries=0)
-    if kind == "sync-stream":
-        return stream_result(sync, **extra)
-    if kind == "sync-plain":
+    if kind.startswith("async"):
+        return asyncio.run(arun(kind, base_url, **extra))
+    with openai.OpenAI(base_url=base_url, api_key="test-key", max_retries=0) as sync:
+        if kind == "sync-stream":
+            return stream_result(sync, **extra)
         return plain_result(sync, **extra)
-    if kind == "async-stream":
-        return asyncio.run(astream_result(asynchronous, **extra))
-    return asyncio.run(aplain_result(asynchronous, **extra))
 
 
 KINDS = ["sync-stream", "sync-plain", "async-stream", "async-plain"]

@@ -56,13 +56,13 @@ def test_a_compressed_answer_is_stored_decoded_and_replayed_without_its_encoding
     encoding: str, server: Server, tmp_path: Path, network: NetworkGuard
 ) -> None:
     def call() -> tuple[Any, ...]:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        raw = client.chat.completions.with_raw_response.create(
-            model="m",
-            messages=[{"role": "user", "content": "zip"}],
-            extra_headers={"x-test-encoding": encoding},
-        )
-        return raw.headers.get("content-encoding"), raw.parse().choices[0].message.content
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            raw = client.chat.completions.with_raw_response.create(
+                model="m",
+                messages=[{"role": "user", "content": "zip"}],
+                extra_headers={"x-test-encoding": encoding},
+            )
+            return raw.headers.get("content-encoding"), raw.parse().choices[0].message.content
 
     encoding_seen, text = round_trip(server, tmp_path, network, call)
     assert encoding_seen is None
@@ -82,13 +82,13 @@ def test_a_10_mb_answer_and_any_unicode_round_trip(
     )
 
     def call() -> tuple[str | None, str | None]:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        big = client.chat.completions.create(
-            model="m",
-            messages=[{"role": "user", "content": "big"}],
-            extra_headers={"x-test-size": "10000000"},
-        )
-        odd = client.chat.completions.create(model="m", messages=[{"role": "user", "content": unusual}])
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            big = client.chat.completions.create(
+                model="m",
+                messages=[{"role": "user", "content": "big"}],
+                extra_headers={"x-test-size": "10000000"},
+            )
+            odd = client.chat.completions.create(model="m", messages=[{"role": "user", "content": unusual}])
         return big.choices[0].message.content, odd.choices[0].message.content
 
     big, odd = round_trip(server, tmp_path, network, call)
@@ -105,25 +105,25 @@ def test_200_concurrent_async_streams_and_50_threads_each_get_their_own_recordin
     server: Server, tmp_path: Path, network: NetworkGuard
 ) -> None:
     async def streams() -> list[str]:
-        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        async with openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
 
-        async def one(n: int) -> str:
-            chunks = await client.chat.completions.create(
-                model="m", messages=[{"role": "user", "content": f"async {n}"}], stream=True
-            )
-            return "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
+            async def one(n: int) -> str:
+                chunks = await client.chat.completions.create(
+                    model="m", messages=[{"role": "user", "content": f"async {n}"}], stream=True
+                )
+                return "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
 
-        return await asyncio.gather(*(one(n) for n in range(200)))
+            return await asyncio.gather(*(one(n) for n in range(200)))
 
     def threads() -> list[str | None]:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
 
-        def one(n: int) -> str | None:
-            messages = [{"role": "user", "content": f"thread {n}"}]
-            return client.chat.completions.create(model="m", messages=messages).choices[0].message.content
+            def one(n: int) -> str | None:
+                messages = [{"role": "user", "content": f"thread {n}"}]
+                return client.chat.completions.create(model="m", messages=messages).choices[0].message.content
 
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            return list(pool.map(one, range(50)))
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                return list(pool.map(one, range(50)))
 
     answers = round_trip(server, tmp_path, network, lambda: (asyncio.run(streams()), threads()))
     async_answers, thread_answers = answers

@@ -26,41 +26,49 @@ def events_of(path: Path) -> list[str]:
     return [chunk.get("__event__", "") for chunk in json.loads(path.read_text())["response"]["body"]]
 
 
-def anthropic_until_message_delta(server: Server) -> list[str]:
-    client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{server.port}", api_key="k", max_retries=0)
+def anthropic_until_message_delta(client: anthropic.Anthropic) -> list[str]:
     seen = []
     for event in client.messages.create(model="claude", max_tokens=50, messages=MESSAGES, stream=True):
         seen.append(event.type)
         if event.type == "message_delta":
             break  # and the stream is never closed
-    client.close()
     return seen
 
 
 def test_a_sync_stream_read_up_to_message_delta_and_never_closed_is_recorded_whole(
     server: Server, tmp_path: Path, network: NetworkGuard
 ) -> None:
-    with llmtape.tape(tmp_path, mode="record") as recording:
-        recorded = anthropic_until_message_delta(server)
+    base_url = f"http://127.0.0.1:{server.port}"
+    with (
+        anthropic.Anthropic(base_url=base_url, api_key="k", max_retries=0) as client,
+        llmtape.tape(tmp_path, mode="record") as recording,
+    ):
+        recorded = anthropic_until_message_delta(client)  # the client stays open, as litellm's does
     (path,) = tmp_path.glob("*.json")
     assert events_of(path)[-2:] == ["message_delta", "message_stop"]
     assert [c.outcome for c in recording.calls] == ["recorded"]
     assert list(lock_folder(tmp_path).iterdir()) == []
     server.stop()
     network.block()
-    with llmtape.tape(tmp_path) as replay:
-        assert anthropic_until_message_delta(server) == recorded
+    with (
+        anthropic.Anthropic(base_url=base_url, api_key="k", max_retries=0) as client,
+        llmtape.tape(tmp_path) as replay,
+    ):
+        assert anthropic_until_message_delta(client) == recorded
     assert [c.outcome for c in replay.calls] == ["replayed"]
 
 
 def test_an_async_stream_read_up_to_message_delta_and_never_closed_is_recorded_whole(
     server: Server, tmp_path: Path
 ) -> None:
-    client = anthropic.AsyncAnthropic(base_url=f"http://127.0.0.1:{server.port}", api_key="k", max_retries=0)
+    base_url = f"http://127.0.0.1:{server.port}"
+    clients = [anthropic.AsyncAnthropic(base_url=base_url, api_key="k", max_retries=0)]
 
     async def until_message_delta() -> list[str]:
         seen = []
-        stream = await client.messages.create(model="claude", max_tokens=50, messages=MESSAGES, stream=True)
+        stream = await clients[0].messages.create(
+            model="claude", max_tokens=50, messages=MESSAGES, stream=True
+        )
         async for event in stream:
             seen.append(event.type)
             if event.type == "message_delta":
@@ -73,7 +81,7 @@ def test_an_async_stream_read_up_to_message_delta_and_never_closed_is_recorded_w
     # connection left in its pool is the application's to close, and cannot be closed any more.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
-        del client
+        clients.clear()
         gc.collect()
     (path,) = tmp_path.glob("*.json")
     assert events_of(path)[-1] == "message_stop"

@@ -20,10 +20,10 @@ MESSAGES = [{"role": "user", "content": "from a cassette"}]
 
 def conversation(base_url: str) -> dict[str, Any]:
     """A streamed and a whole chat completion through groq (an httpx client), and a non-LLM call."""
-    client = groq.Groq(base_url=base_url, api_key="gsk-test", max_retries=0)
-    stream = client.chat.completions.create(model="llama-3.1-8b", messages=MESSAGES, stream=True)
-    streamed = [(c.id, c.choices[0].delta.content) for c in stream if c.choices]
-    whole = client.chat.completions.create(model="llama-3.1-8b", messages=MESSAGES).to_dict()
+    with groq.Groq(base_url=base_url, api_key="gsk-test", max_retries=0) as client:
+        stream = client.chat.completions.create(model="llama-3.1-8b", messages=MESSAGES, stream=True)
+        streamed = [(c.id, c.choices[0].delta.content) for c in stream if c.choices]
+        whole = client.chat.completions.create(model="llama-3.1-8b", messages=MESSAGES).to_dict()
     return {"streamed": streamed, "whole": whole}
 
 

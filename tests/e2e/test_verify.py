@@ -78,6 +78,7 @@ def test_an_unknown_type_is_a_problem(copied: Path, capsys: pytest.CaptureFixtur
     code, lines = run(copied, capsys, "--no-schema")
     assert code == 1
     assert any(
-        line.startswith(f"{path}: ") and "of unknown __type__ 'os.system' (only the type map's names replay)" in line
+        line.startswith(f"{path}: ")
+        and "unknown __type__ 'os.system' (only the type map's names replay)" in line
         for line in lines
     )

@@ -30,14 +30,14 @@ def test_responses_text_stream(
     server: Server, tmp_path: Path, network: NetworkGuard, asynchronous: bool
 ) -> None:
     def sync() -> list[tuple[str, str]]:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        stream = client.responses.create(model="gpt-4.1", input="Tell me about otters", stream=True)
-        return [(e.type, getattr(e, "delta", "")) for e in stream]
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            stream = client.responses.create(model="gpt-4.1", input="Tell me about otters", stream=True)
+            return [(e.type, getattr(e, "delta", "")) for e in stream]
 
     async def asynchronous_() -> list[tuple[str, str]]:
-        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        stream = await client.responses.create(model="gpt-4.1", input="Tell me about otters", stream=True)
-        return [(e.type, getattr(e, "delta", "")) async for e in stream]
+        async with openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            stream = await client.responses.create(model="gpt-4.1", input="Tell me about otters", stream=True)
+            return [(e.type, getattr(e, "delta", "")) async for e in stream]
 
     events = round_trip(server, tmp_path, network, asynchronous_ if asynchronous else sync)
     assert events[0][0] == "response.created"
@@ -57,11 +57,11 @@ def test_responses_function_call_arguments_and_helper(
     tool = {"type": "function", "name": "get_weather", "parameters": WEATHER}
 
     def call() -> tuple[str, str, str]:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        stream = client.responses.create(model="gpt-4.1", input="Paris", tools=[tool], stream=True)
-        deltas = "".join(e.delta for e in stream if e.type == "response.function_call_arguments.delta")
-        with client.responses.stream(model="gpt-4.1", input="Paris", tools=[tool]) as helper:
-            final = helper.get_final_response()
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            stream = client.responses.create(model="gpt-4.1", input="Paris", tools=[tool], stream=True)
+            deltas = "".join(e.delta for e in stream if e.type == "response.function_call_arguments.delta")
+            with client.responses.stream(model="gpt-4.1", input="Paris", tools=[tool]) as helper:
+                final = helper.get_final_response()
         item = final.output[0]
         assert item.type == "function_call"
         return deltas, item.arguments, item.name
@@ -73,8 +73,8 @@ def test_responses_function_call_arguments_and_helper(
 
 def test_responses_plain(server: Server, tmp_path: Path, network: NetworkGuard) -> None:
     def call() -> str:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        return client.responses.create(model="gpt-4.1", input="Hello").output_text
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            return client.responses.create(model="gpt-4.1", input="Hello").output_text
 
     assert round_trip(server, tmp_path, network, call) == "Echo: Hello"
     (recording,) = stored(tmp_path)
@@ -89,26 +89,26 @@ def test_embeddings_completions_and_models(
     server: Server, tmp_path: Path, network: NetworkGuard, asynchronous: bool
 ) -> None:
     def sync() -> tuple[Any, ...]:
-        client = openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        vectors = client.embeddings.create(model="e", input=["a", "bbb"], encoding_format="float")
-        text = client.completions.create(model="c", prompt="Once upon", max_tokens=5).choices[0].text
-        pieces = [
-            c.choices[0].text for c in client.completions.create(model="c", prompt="A time", stream=True)
-        ]
-        return [d.embedding for d in vectors.data], text, pieces, [m.id for m in client.models.list()]
+        with openai.OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            vectors = client.embeddings.create(model="e", input=["a", "bbb"], encoding_format="float")
+            text = client.completions.create(model="c", prompt="Once upon", max_tokens=5).choices[0].text
+            pieces = [
+                c.choices[0].text for c in client.completions.create(model="c", prompt="A time", stream=True)
+            ]
+            return [d.embedding for d in vectors.data], text, pieces, [m.id for m in client.models.list()]
 
     async def asynchronous_() -> tuple[Any, ...]:
-        client = openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0)
-        vectors = await client.embeddings.create(model="e", input=["a", "bbb"], encoding_format="float")
-        completion = await client.completions.create(model="c", prompt="Once upon", max_tokens=5)
-        stream = await client.completions.create(model="c", prompt="A time", stream=True)
-        pieces = [c.choices[0].text async for c in stream]
-        return (
-            [d.embedding for d in vectors.data],
-            completion.choices[0].text,
-            pieces,
-            [m.id async for m in client.models.list()],
-        )
+        async with openai.AsyncOpenAI(base_url=server.base_url, api_key="k", max_retries=0) as client:
+            vectors = await client.embeddings.create(model="e", input=["a", "bbb"], encoding_format="float")
+            completion = await client.completions.create(model="c", prompt="Once upon", max_tokens=5)
+            stream = await client.completions.create(model="c", prompt="A time", stream=True)
+            pieces = [c.choices[0].text async for c in stream]
+            return (
+                [d.embedding for d in vectors.data],
+                completion.choices[0].text,
+                pieces,
+                [m.id async for m in client.models.list()],
+            )
 
     vectors, text, pieces, models = round_trip(
         server, tmp_path, network, asynchronous_ if asynchronous else sync
@@ -135,30 +135,30 @@ def test_anthropic_messages_text_and_stream_helper(
     messages = [{"role": "user", "content": "Bonjour"}]
 
     def sync() -> tuple[Any, ...]:
-        client = anthropic.Anthropic(base_url=base_url, api_key="k", max_retries=0)
-        plain = client.messages.create(model="claude-example", max_tokens=64, messages=messages)
-        with client.messages.stream(model="claude-example", max_tokens=64, messages=messages) as stream:
-            pieces = list(stream.text_stream)
-            final = stream.get_final_message()
-        raw = client.messages.create(model="claude-example", max_tokens=32, messages=messages, stream=True)
-        return plain.content[0].text, pieces, final.content[0].text, final.stop_reason, [e.type for e in raw]
+        with anthropic.Anthropic(base_url=base_url, api_key="k", max_retries=0) as client:
+            plain = client.messages.create(model="claude-example", max_tokens=64, messages=messages)
+            with client.messages.stream(model="claude-example", max_tokens=64, messages=messages) as stream:
+                pieces = list(stream.text_stream)
+                final = stream.get_final_message()
+            raw = client.messages.create(
+                model="claude-example", max_tokens=32, messages=messages, stream=True
+            )
+            types = [e.type for e in raw]
+        return plain.content[0].text, pieces, final.content[0].text, final.stop_reason, types
 
     async def asynchronous_() -> tuple[Any, ...]:
-        client = anthropic.AsyncAnthropic(base_url=base_url, api_key="k", max_retries=0)
-        plain = await client.messages.create(model="claude-example", max_tokens=64, messages=messages)
-        async with client.messages.stream(model="claude-example", max_tokens=64, messages=messages) as stream:
-            pieces = [p async for p in stream.text_stream]
-            final = await stream.get_final_message()
-        raw = await client.messages.create(
-            model="claude-example", max_tokens=32, messages=messages, stream=True
-        )
-        return (
-            plain.content[0].text,
-            pieces,
-            final.content[0].text,
-            final.stop_reason,
-            [e.type async for e in raw],
-        )
+        async with anthropic.AsyncAnthropic(base_url=base_url, api_key="k", max_retries=0) as client:
+            plain = await client.messages.create(model="claude-example", max_tokens=64, messages=messages)
+            async with client.messages.stream(
+                model="claude-example", max_tokens=64, messages=messages
+            ) as stream:
+                pieces = [p async for p in stream.text_stream]
+                final = await stream.get_final_message()
+            raw = await client.messages.create(
+                model="claude-example", max_tokens=32, messages=messages, stream=True
+            )
+            types = [e.type async for e in raw]
+        return plain.content[0].text, pieces, final.content[0].text, final.stop_reason, types
 
     plain, pieces, final, stop, types = round_trip(
         server, tmp_path, network, asynchronous_ if asynchronous else sync
@@ -179,13 +179,17 @@ def test_anthropic_tool_use_stream(server: Server, tmp_path: Path, network: Netw
     tools = [{"name": "get_weather", "description": "Weather in a city", "input_schema": WEATHER}]
 
     def call() -> tuple[Any, ...]:
-        client = anthropic.Anthropic(base_url=f"http://127.0.0.1:{server.port}", api_key="k", max_retries=0)
-        with client.messages.stream(
-            model="claude-example",
-            max_tokens=64,
-            tools=tools,
-            messages=[{"role": "user", "content": "Lyon"}],
-        ) as stream:
+        with (
+            anthropic.Anthropic(
+                base_url=f"http://127.0.0.1:{server.port}", api_key="k", max_retries=0
+            ) as client,
+            client.messages.stream(
+                model="claude-example",
+                max_tokens=64,
+                tools=tools,
+                messages=[{"role": "user", "content": "Lyon"}],
+            ) as stream,
+        ):
             partial = [
                 e.delta.partial_json
                 for e in stream
@@ -211,28 +215,30 @@ def test_ollama_chat_generate_and_embed(
     messages = [{"role": "user", "content": "Ciao"}]
 
     def sync() -> tuple[Any, ...]:
-        client = ollama.Client(host=host)
-        streamed = [p.message.content for p in client.chat(model="llama3.2", messages=messages, stream=True)]
-        whole = client.chat(model="llama3.2", messages=messages, stream=False).message.content
-        generated = [p.response for p in client.generate(model="llama3.2", prompt="Tell", stream=True)]
-        return streamed, whole, generated, client.embed(model="all-minilm", input=["x", "yy"]).embeddings
+        with ollama.Client(host=host) as client:
+            streamed = [
+                p.message.content for p in client.chat(model="llama3.2", messages=messages, stream=True)
+            ]
+            whole = client.chat(model="llama3.2", messages=messages, stream=False).message.content
+            generated = [p.response for p in client.generate(model="llama3.2", prompt="Tell", stream=True)]
+            return streamed, whole, generated, client.embed(model="all-minilm", input=["x", "yy"]).embeddings
 
     async def asynchronous_() -> tuple[Any, ...]:
-        client = ollama.AsyncClient(host=host)
-        streamed = [
-            p.message.content
-            async for p in await client.chat(model="llama3.2", messages=messages, stream=True)
-        ]
-        whole = (await client.chat(model="llama3.2", messages=messages, stream=False)).message.content
-        generated = [
-            p.response async for p in await client.generate(model="llama3.2", prompt="Tell", stream=True)
-        ]
-        return (
-            streamed,
-            whole,
-            generated,
-            (await client.embed(model="all-minilm", input=["x", "yy"])).embeddings,
-        )
+        async with ollama.AsyncClient(host=host) as client:
+            streamed = [
+                p.message.content
+                async for p in await client.chat(model="llama3.2", messages=messages, stream=True)
+            ]
+            whole = (await client.chat(model="llama3.2", messages=messages, stream=False)).message.content
+            generated = [
+                p.response async for p in await client.generate(model="llama3.2", prompt="Tell", stream=True)
+            ]
+            return (
+                streamed,
+                whole,
+                generated,
+                (await client.embed(model="all-minilm", input=["x", "yy"])).embeddings,
+            )
 
     streamed, whole, generated, vectors = round_trip(
         server, tmp_path, network, asynchronous_ if asynchronous else sync

@@ -17,12 +17,13 @@ import openai
 
 
 def chat(content, stream=False):
-    client = openai.OpenAI(base_url=os.environ["LLM_BASE_URL"], api_key="test-key")
     messages = [{"role": "user", "content": content}]
-    if not stream:
-        return client.chat.completions.create(model="gpt-4o", messages=messages).choices[0].message.content
-    with client.chat.completions.create(model="gpt-4o", messages=messages, stream=True) as chunks:
-        return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    with openai.OpenAI(base_url=os.environ["LLM_BASE_URL"], api_key="test-key") as client:
+        if not stream:
+            completion = client.chat.completions.create(model="gpt-4o", messages=messages)
+            return completion.choices[0].message.content
+        with client.chat.completions.create(model="gpt-4o", messages=messages, stream=True) as chunks:
+            return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
 
 def test_chat():

@@ -15,12 +15,10 @@ import openai
 
 def test_both(llmtape):
     base = os.environ["LLM_BASE_URL"]
-    openai.OpenAI(base_url=base, api_key="k").chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "httpx2"}]
-    )
-    groq.Groq(base_url=base.removesuffix("/v1"), api_key="k").chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "httpx"}]
-    )
+    with openai.OpenAI(base_url=base, api_key="k") as client:
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "httpx2"}])
+    with groq.Groq(base_url=base.removesuffix("/v1"), api_key="k") as client:
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "httpx"}])
     assert len({c.outcome for c in llmtape.calls}) == 1
 """
 

@@ -87,14 +87,16 @@ def test_an_ill_typed_recording_fails_only_its_test_and_every_command_says_why(
     result.assert_outcomes(passed=1, failed=1)
     pattern = problem.replace("[", "[[]")  # fnmatch reads [0] as a character class
     result.stdout.fnmatch_lines([f"llmtape: * {pattern}*", f"  file: recordings/{files['hello'].name}"])
-    assert "TypeError" not in result.stdout.str() and "KeyError" not in result.stdout.str()
+    assert "TypeError" not in result.stdout.str()
+    assert "KeyError" not in result.stdout.str()
     # verify names it; list shows the good one and reports the bad one without stopping.
     assert main(["verify", "--dir", str(project.recordings)]) == 1
     assert f"{files['hello'].name}: " in capsys.readouterr().out
     assert main(["list", "--dir", str(project.recordings)]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines()[-1] == "1 recordings"
-    assert problem in err and files["hello"].name in err
+    assert problem in err
+    assert files["hello"].name in err
     # The fix the message gives works: rewrite mode records over the bad file.
     project.pytester.runpytest("--llmtape-mode=rewrite", "test_two.py::test_hello").assert_outcomes(passed=1)
     project.pytester.runpytest("test_two.py").assert_outcomes(passed=2)

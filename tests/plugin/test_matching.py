@@ -16,11 +16,11 @@ import pytest
 
 
 def test_volatile():
-    client = openai.OpenAI(base_url=os.environ["LLM_BASE_URL"], api_key="k")
     content = f"request {uuid.uuid4()} sent at {time.time_ns()}"
-    client.chat.completions.create(
-        model="m", messages=[{"role": "user", "content": content}], user=str(uuid.uuid4())
-    )
+    with openai.OpenAI(base_url=os.environ["LLM_BASE_URL"], api_key="k") as client:
+        client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": content}], user=str(uuid.uuid4())
+        )
 """
 INI = """[pytest]
 llmtape_ignore = body.user

@@ -62,11 +62,11 @@ import openai
 
 
 def test_swallowing_application():
-    client = openai.OpenAI(base_url=os.environ["LLM_BASE_URL"], api_key="k")
-    try:
-        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
-    except Exception:
-        pass  # an application that falls back silently
+    with openai.OpenAI(base_url=os.environ["LLM_BASE_URL"], api_key="k") as client:
+        try:
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+        except Exception:
+            pass  # an application that falls back silently
 """
     )
     result = project.pytester.runpytest("test_swallow.py")
@@ -90,11 +90,11 @@ import pytest
 
 @pytest.fixture
 def answer():
-    client = openai.OpenAI(base_url=os.environ["LLM_BASE_URL"], api_key="k")
-    try:
-        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
-    except openai.NotFoundError:
-        pass
+    with openai.OpenAI(base_url=os.environ["LLM_BASE_URL"], api_key="k") as client:
+        try:
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+        except openai.NotFoundError:
+            pass
     return 1
 
 

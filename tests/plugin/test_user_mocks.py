@@ -86,7 +86,9 @@ def pytest_unconfigure(config):
     router.stop()
 """
 
-CALLS = ASK + """
+CALLS = (
+    ASK
+    + """
 def test_llm_call():
     assert ask().startswith("You said: is this mocked?")
 
@@ -94,6 +96,7 @@ def test_llm_call():
 def test_unrelated_call_is_mocked():
     assert httpx.get(BASE + "/unrelated").json() == {"unrelated": True}
 """
+)
 
 
 def test_a_user_router_started_first_with_a_catch_all_pass_through_still_reaches_llmtape(
@@ -113,5 +116,7 @@ def test_a_user_router_started_first_with_a_catch_all_pass_through_still_reaches
         path.unlink()
     missed = project.pytester.runpytest_subprocess("test_calls.py")
     missed.assert_outcomes(passed=1, failed=1)
-    missed.stdout.fnmatch_lines(["*llmtape: no recording for POST http://127.0.0.1:*/openai/v1/chat/completions *"])
+    missed.stdout.fnmatch_lines(
+        ["*llmtape: no recording for POST http://127.0.0.1:*/openai/v1/chat/completions *"]
+    )
     assert project.server.served() == 1

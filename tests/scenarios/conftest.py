@@ -6,12 +6,14 @@ a hosted provider with OPENAI_BASE_URL, OPENAI_API_KEY and LLMTAPE_SCENARIO_MODE
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2
 import openai
 import pytest
 
@@ -49,15 +51,25 @@ def provider() -> Provider:
 
 
 @pytest.fixture
-def client(provider: Provider) -> openai.OpenAI:
-    """A sync openai client for the provider."""
-    return openai.OpenAI(base_url=provider.base_url, api_key=provider.api_key, max_retries=0)
+def client(provider: Provider) -> Iterator[openai.OpenAI]:
+    """A sync openai client for the provider, closed after the test."""
+    with openai.OpenAI(base_url=provider.base_url, api_key=provider.api_key, max_retries=0) as sync:
+        yield sync
 
 
 @pytest.fixture
-def async_client(provider: Provider) -> openai.AsyncOpenAI:
-    """An async openai client for the provider."""
-    return openai.AsyncOpenAI(base_url=provider.base_url, api_key=provider.api_key, max_retries=0)
+def async_client(provider: Provider) -> Iterator[openai.AsyncOpenAI]:
+    """An async openai client for the provider, closed after the test.
+
+    The tests drive it with ``asyncio.run``, whose event loop is gone by teardown; a connection
+    kept alive past its request could then no longer be closed, so none is kept.
+    """
+    http_client = openai.DefaultAsyncHttpxClient(limits=httpx2.Limits(max_keepalive_connections=0))
+    asynchronous = openai.AsyncOpenAI(
+        base_url=provider.base_url, api_key=provider.api_key, max_retries=0, http_client=http_client
+    )
+    yield asynchronous
+    asyncio.run(asynchronous.close())
 
 
 @pytest.fixture(autouse=True)

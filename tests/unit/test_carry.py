@@ -167,7 +167,8 @@ def test_a_lock_held_too_long_fails_the_call_without_sending_it(
 
     answer = handle(tape, req, send)
     holder.release()
-    assert answer is not None and answer.status_code == 500
+    assert answer is not None
+    assert answer.status_code == 500
     assert "another process has been recording this request for 0.2 s" in answer.json()["error"]["message"]
     assert [c.outcome for c in tape.calls] == [Outcome.FAILED]
 
@@ -178,6 +179,7 @@ def test_rewrite_mode_replaces_a_damaged_recording(tmp_path: Path) -> None:
     damaged.write_text('{"request": ')
     tape = new_tape(tmp_path, Mode.REWRITE)
     answer = handle(tape, req, lambda: httpx.Response(200, json={"object": "chat.completion"}, request=req))
-    assert answer is not None and answer.status_code == 200
+    assert answer is not None
+    assert answer.status_code == 200
     assert json.loads(damaged.read_text())["response"]["status"] == 200
     assert list(lock_folder(tmp_path).iterdir()) == []

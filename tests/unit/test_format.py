@@ -14,7 +14,8 @@ from llmtape.format.recording import FORMAT_VERSION, dumps, new_recording, new_r
 REQUEST = new_request("POST", "http://h/v1/chat/completions", "/v1/chat/completions", {}, {"model": "m"})
 CHUNK = {"__type__": "json", "__data__": {"x": 1}}
 STREAMED = new_recording(
-    REQUEST, {"status": 200, "headers": {}, "is_streaming": True, "body": [CHUNK, dict(CHUNK)], "sse_done": True}
+    REQUEST,
+    {"status": 200, "headers": {}, "is_streaming": True, "body": [CHUNK, dict(CHUNK)], "sse_done": True},
 )
 
 
@@ -75,5 +76,7 @@ def test_every_problem_is_counted_but_the_first_is_named() -> None:
 
 @pytest.mark.parametrize("content", [b"", b"[]", b'"text"', b"{", b"\xff\xfe"])
 def test_what_is_not_a_json_object_is_refused(content: bytes) -> None:
-    with pytest.raises(RecordingError, match="llmtape: the recording (is not valid JSON|is not a JSON object)"):
+    with pytest.raises(
+        RecordingError, match=r"llmtape: the recording (is not valid JSON|is not a JSON object)"
+    ):
         parse(content, "r.json")

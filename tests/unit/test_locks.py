@@ -1,9 +1,10 @@
-"""Recording locks: exclusive across holders, bounded waits, an event loop that keeps running, no files left."""
+"""Recording locks: exclusive, bounded waits, an event loop that keeps running, no files left behind."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -71,7 +72,7 @@ def test_an_async_wait_lets_the_event_loop_run(tmp_path: Path) -> None:
         waiter.release()
 
     asyncio.run(main())
-    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) > 20  # the loop went on beating while the lock was awaited
     assert max(gaps) < 0.25
 

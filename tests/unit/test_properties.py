@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmtape.keys import canonical_json, normalize, request_key
 from llmtape.format.sse import Decoder, Event, encode
+from llmtape.keys import canonical_json, normalize, request_key
 
 # Event names are single-line and without surrounding blanks; data is any text but carriage returns
 # (which SSE itself cannot carry: CR and CRLF are line ends).

@@ -38,7 +38,10 @@ def test_a_failed_write_keeps_the_old_file_and_removes_the_temp_file(tmp_path: P
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(b'{"request": {', "not valid JSON"), (b'{"request": {}, "llmtape": {"format": 1}}', "lacks request.method")],
+    [
+        (b'{"request": {', "not valid JSON"),
+        (b'{"request": {}, "llmtape": {"format": 1}}', "lacks request.method"),
+    ],
 )
 def test_a_broken_file_is_reported_with_its_path_and_the_fix(
     tmp_path: Path, content: bytes, problem: str
