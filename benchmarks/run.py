@@ -1,11 +1,12 @@
 """Replay speed and memory: llmtape against a bare respx route (the floor) and vcrpy (pytest-recording).
 
-    python benchmarks/run.py [--rounds 3] [--quick]
+    python benchmarks/run.py [--rounds 3] [--quick] [--before OTHER_CHECKOUT/src]
 
 Every contender replays the same traffic, recorded beforehand against the test server of
 tests/servers (llmtape by its record mode, vcrpy by itself). Each run is a pytest process of its
 own; the table gives medians over the rounds of the time spent inside the tests, the whole
-process time, the ratios to the floor and to vcrpy, and the process's peak memory.
+process time, the ratios to the two floors, to vcrpy and (with --before) to an earlier llmtape, and
+the process's peak memory.
 
 Workloads: (a) one test, 300 streamed chat completions of about 200 chunks, read as raw SSE lines
 through an httpx2 client; (b) the same through the openai SDK; (c) 300 tests of one call each;
@@ -73,6 +74,14 @@ FLOOR_FIXTURE = """
 import httpx
 import respx
 from httpx import Response
+from respx.mocks import HTTPCoreMocker, Mocker
+
+if "httpcore2" not in Mocker.registry:  # respx mocks httpcore; httpx2 clients sit on httpcore2
+
+    class HTTPCore2Mocker(HTTPCoreMocker):
+        name = "httpcore2"
+        targets = [target.replace("httpcore.", "httpcore2.", 1) for target in HTTPCoreMocker.targets]
+
 
 EVENTS = [line.encode() + b"\\n\\n" for line in open(os.environ["BENCH_FLOOR"]).read().split("\\n\\n") if line]
 PIECES = {pieces}
@@ -215,9 +224,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="workloads a and c only, one round")
     parser.add_argument(
-        "--llmtape-src",
+        "--before",
         type=Path,
-        help="measure the llmtape package in this src/ directory (another version)",
+        metavar="SRC",
+        help="also measure the llmtape package in this src/ directory (an earlier version), as 'llmtape@before'",
     )
     args = parser.parse_args()
     rounds = 1 if args.quick else args.rounds
@@ -231,12 +241,14 @@ def main() -> None:
                 "BENCH_URL": server.base_url,
                 "BENCH_WORDS": str(WORDS[workload]),
                 "BENCH_FLOOR": str(folder / "floor.sse"),
-                "PYTHONPATH": os.pathsep.join(
-                    [*([str(args.llmtape_src)] if args.llmtape_src else []), str(ROOT)]
-                ),
+                "PYTHONPATH": str(ROOT),
             }
+            # The earlier version replays the recordings this one made: the format is the same.
+            before = (
+                {**env, "PYTHONPATH": os.pathsep.join([str(args.before), str(ROOT)])} if args.before else None
+            )
             prepare(folder, workload, env)
-            contenders = ["llmtape", "floor", "floor/event", "vcrpy"]
+            contenders = ["llmtape", *(["llmtape@before"] if before else []), "floor", "floor/event", "vcrpy"]
             if workload == "d":
                 contenders = ["llmtape (1 recording)", "llmtape (100,000 recordings)"]
             results: dict[str, list[tuple[float, float, float]]] = {c: [] for c in contenders}
@@ -247,12 +259,13 @@ def main() -> None:
                         and len(list((folder / "recordings").iterdir())) < 1000
                     ):
                         fill(folder / "recordings", 100_000)
-                    name = contender.split(" ")[0]
+                    name = contender.split(" ")[0].removesuffix("@before")
                     test = write_test(folder, workload, name)
                     extra = ["--llmtape-dir", "recordings"] if name == "llmtape" else ["--record-mode=none"]
                     if name in FLOORS:
                         extra = []
-                    results[contender].append(pytest_run(folder, test, name, extra, env))
+                    runs_env = before if before and contender.endswith("@before") else env
+                    results[contender].append(pytest_run(folder, test, name, extra, runs_env))
             for contender, runs in results.items():
                 inside = statistics.median(r[0] for r in runs)
                 whole = statistics.median(r[1] for r in runs)
@@ -273,13 +286,14 @@ def report(rows: list[tuple[str, str, float, float, float]]) -> None:
 
     print(
         f"{'workload':8} {'contender':30} {'in tests':>10} {'process':>9} {'/floor':>8} {'/event':>8} "
-        f"{'/vcrpy':>8} {'peak MiB':>9}"
+        f"{'/vcrpy':>8} {'/before':>8} {'peak MiB':>9}"
     )
     for workload, contender, inside, whole, memory in rows:
-        ratios = [ratio(workload, contender, inside, to) for to in ("floor", "floor/event", "vcrpy")]
+        targets = ("floor", "floor/event", "vcrpy", "llmtape@before")
+        ratios = [ratio(workload, contender, inside, to) for to in targets]
         print(
             f"{workload:8} {contender:30} {inside:9.3f}s {whole:8.2f}s {ratios[0]:>8} {ratios[1]:>8} "
-            f"{ratios[2]:>8} {memory:9.0f}"
+            f"{ratios[2]:>8} {ratios[3]:>8} {memory:9.0f}"
         )
 
 
