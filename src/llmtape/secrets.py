@@ -3,6 +3,7 @@ still contain one is refused."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -22,11 +23,19 @@ SHAPES = [
 
 def environment_secrets(environ: Mapping[str, str]) -> dict[str, str]:
     """Values of variables named like credentials (``*_API_KEY``, ``*_TOKEN``, ``*_SECRET``)."""
-    return {
-        value: f"<{name}>"
-        for name, value in environ.items()
-        if CREDENTIAL_VARIABLE.fullmatch(name) and len(value) >= MIN_SECRET_LENGTH
-    }
+    # Read on every request (a test may set its key at any time), so only the names are matched,
+    # each once per process, and only the values of matching names are read.
+    found = {}
+    for name in [name for name in environ if _credential_name(name)]:
+        value = environ.get(name, "")
+        if len(value) >= MIN_SECRET_LENGTH:
+            found[value] = f"<{name}>"
+    return found
+
+
+@functools.cache
+def _credential_name(name: str) -> bool:
+    return CREDENTIAL_VARIABLE.fullmatch(name) is not None
 
 
 def redact(value: Any, secrets: Mapping[str, str]) -> Any:
