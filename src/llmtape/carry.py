@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import httpx
 
+from llmtape.config import Mode
 from llmtape.decide import Decision, Fail, Forward, Miss, Record, Replay, decide, recheck
 from llmtape.errors import LlmtapeError, LockTimeout, SecretFound
 from llmtape.format.recording import StoredResponse, dumps, new_recording, new_request
@@ -88,7 +89,8 @@ def _decided(tape: Tape, request: httpx.Request) -> tuple[Incoming | None, Decis
     try:
         incoming = tape.receive(request)
     except LlmtapeError as error:
-        return None, Fail(error)
+        # Live mode keys nothing: a request it cannot key still goes to the network.
+        return None, Forward() if tape.options.mode is Mode.LIVE else Fail(error)
     return incoming, decide(incoming, tape.options, tape.run)
 
 
@@ -99,7 +101,8 @@ def _answer(
     if isinstance(decision, Fail):
         message = tape.fail(decision.error, request=request, incoming=incoming)
         return error_response(FAILED_STATUS, "llmtape_error", message)
-    assert incoming is not None
+    if incoming is None:
+        return None  # live mode, unkeyable: sent as it is
     if isinstance(decision, Replay):
         tape.run.replayed(decision.path)
         tape.log(incoming, Outcome.REPLAYED)

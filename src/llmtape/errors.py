@@ -67,8 +67,8 @@ class LockTimeout(LlmtapeError):
 
     def __init__(self, *, seconds: float, path: str, lock: str) -> None:
         super().__init__(
-            f"llmtape: another process has been recording this request for {seconds:g} s, so this call was "
-            "not answered rather than recorded twice\n"
+            f"llmtape: another test run (or thread) has been recording this request for {seconds:g} s, so "
+            "this call was not answered rather than recorded twice\n"
             f"  file: {path}\n"
             f"  lock: {lock}\n"
             "  fix: let the other test run finish (or stop it), then run this test again"

@@ -171,11 +171,6 @@ _users = 0
 _mutex = threading.Lock()
 
 
-def backends() -> list[str]:
-    """The connection-pool libraries llmtape intercepts."""
-    return [_USER_MOCKERS[interceptor.name] for interceptor in INTERCEPTORS]
-
-
 @contextmanager
 def _user_mocks_on_top(interceptor: type[_Interceptor]) -> Iterator[None]:
     """Patches stack: lift the user's started respx mocks off while llmtape's patch changes, then put

@@ -151,6 +151,9 @@ def _drain(recorder: StreamRecorder, pieces: Iterator[bytes]) -> None:
         deque(recorder.finish(), maxlen=0)
     except Exception as error:
         recorder.broke(error)
+    except BaseException:  # cancelled or interrupted while reading the rest: store nothing, let go
+        recorder.abandon("the rest of the stream was being read when the call was cancelled")
+        raise
 
 
 class SyncTee(httpx.SyncByteStream):
@@ -191,7 +194,7 @@ class AsyncTee(httpx.AsyncByteStream):
     def __init__(self, live: httpx.Response, save: Save) -> None:
         self._live, self._pieces = live, live.aiter_bytes()
         self._recorder = StreamRecorder(live, save)
-        self._loop = asyncio.get_running_loop()
+        self._loop = _running_loop()  # None under trio: then only the caller's close finishes it
         self._closed = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
@@ -225,6 +228,11 @@ class AsyncTee(httpx.AsyncByteStream):
                     deque(self._recorder.finish(), maxlen=0)
                 except Exception as error:
                     self._recorder.broke(error)
+                except BaseException:
+                    self._recorder.abandon(
+                        "the rest of the stream was being read when the call was cancelled"
+                    )
+                    raise
         finally:
             await self._live.aclose()
 
@@ -234,6 +242,8 @@ class AsyncTee(httpx.AsyncByteStream):
             return
         loop = self._loop
         try:
+            if loop is None:
+                raise RuntimeError("it runs on an event loop llmtape cannot drive (not asyncio)")
             if loop.is_closed():
                 raise RuntimeError("its event loop was closed")
             if not loop.is_running():

@@ -8,7 +8,6 @@ bounded: past the limit the caller gets :class:`LockTimeout`, never a call made 
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import hashlib
 import os
@@ -16,6 +15,8 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
+
+import anyio
 
 from llmtape.errors import LockTimeout
 
@@ -26,7 +27,7 @@ POLL_SECONDS = 0.02
 def lock_folder(directory: Path) -> Path:
     """Where the locks of one recordings directory live."""
     digest = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir(), "llmtape-locks", digest)
+    return Path(tempfile.gettempdir(), f"llmtape-locks-{os.getuid()}", digest)
 
 
 class KeyLock:
@@ -69,7 +70,7 @@ class KeyLock:
         deadline = time.monotonic() + (WAIT_SECONDS if seconds is None else seconds)
         while not self.try_acquire():
             self._check(deadline, seconds)
-            await asyncio.sleep(POLL_SECONDS)
+            await anyio.sleep(POLL_SECONDS)  # asyncio and trio alike
 
     def _check(self, deadline: float, seconds: float | None) -> None:
         if time.monotonic() > deadline:

@@ -147,6 +147,7 @@ class LlmtapePlugin:
             mode=self.mode,
             directory=self.directory,
             endpoints=self.endpoints,
+            enabled=self.autouse,
             matching=self.matching,
             record_fix=self._command(None, "--record"),
             rewrite_fix=self._command(None, "--llmtape-mode=rewrite"),

@@ -52,7 +52,7 @@ def _failure(incomplete: Incomplete | None, source: str) -> str | None:
     return (
         f"llmtape: the recorded stream broke off here, as the live one did "
         f"({incomplete.get('error')}: {incomplete.get('message')}); file: {source}; "
-        "record it again for a whole stream"
+        "record it again with --llmtape-mode=rewrite for a whole stream"
     )
 
 

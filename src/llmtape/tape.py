@@ -16,7 +16,7 @@ import httpx
 
 from llmtape.config import Endpoints, Mode, resolve_mode
 from llmtape.context import Occurrences, Options, Run, activated
-from llmtape.errors import LlmtapeError, MissingRecording
+from llmtape.errors import LlmtapeError, MissingRecording, RecordingError
 from llmtape.incoming import Incoming, key_of
 from llmtape.secrets import environment_secrets, redact
 from llmtape.store import Store, shown
@@ -100,7 +100,11 @@ class Tape:
         self, error: LlmtapeError, *, request: httpx.Request | None = None, incoming: Incoming | None = None
     ) -> str:
         """Note a call that llmtape could not answer; the message (with its fix) is returned."""
-        message = f"{error}\n  to record it again: {self.options.rewrite_fix}"
+        # Only a damaged or mismatched file is mended by recording it again; other errors carry their fix.
+        fix = (
+            f"\n  to record it again: {self.options.rewrite_fix}" if isinstance(error, RecordingError) else ""
+        )
+        message = f"{error}{fix}"
         if incoming is not None:
             self.log(incoming, Outcome.FAILED, message)
             return message

@@ -169,7 +169,7 @@ def test_a_lock_held_too_long_fails_the_call_without_sending_it(
     holder.release()
     assert answer is not None
     assert answer.status_code == 500
-    assert "another process has been recording this request for 0.2 s" in answer.json()["error"]["message"]
+    assert "has been recording this request for 0.2 s" in answer.json()["error"]["message"]
     assert [c.outcome for c in tape.calls] == [Outcome.FAILED]
 
 
@@ -183,3 +183,27 @@ def test_rewrite_mode_replaces_a_damaged_recording(tmp_path: Path) -> None:
     assert answer.status_code == 200
     assert json.loads(damaged.read_text())["response"]["status"] == 200
     assert list(lock_folder(tmp_path).iterdir()) == []
+
+
+def test_a_stream_cancelled_while_its_rest_is_read_lets_its_lock_go(tmp_path: Path) -> None:
+    tape, req = new_tape(tmp_path), request()
+
+    class Cancelled(Upstream):
+        def _next(self) -> Iterator[bytes]:
+            yield self.pieces[0]
+            raise KeyboardInterrupt  # a BaseException arriving mid-read
+
+    answer = handle(tape, req, lambda: upstream_response(req, Cancelled(EVENTS)))
+    assert answer is not None
+    next(answer.iter_raw())
+    with pytest.raises(KeyboardInterrupt):
+        answer.close()
+    assert stored(tmp_path) == []
+    assert [c.outcome for c in tape.calls] == [Outcome.FAILED]
+    assert list(lock_folder(tmp_path).iterdir()) == []
+
+
+def test_live_mode_sends_a_request_it_cannot_key_as_it_is(tmp_path: Path) -> None:
+    tape = new_tape(tmp_path, Mode.LIVE)
+    upload = httpx.Request("POST", URL, content=b"not json")
+    assert handle(tape, upload, lambda: pytest.fail("live mode sends it itself")) is None

@@ -80,3 +80,11 @@ def test_what_is_not_a_json_object_is_refused(content: bytes) -> None:
         RecordingError, match=r"llmtape: the recording (is not valid JSON|is not a JSON object)"
     ):
         parse(content, "r.json")
+
+
+@pytest.mark.parametrize(
+    "matching", [5, {"placeholders": [["a"]]}, {"ignore": [1]}, {"ignore": "body.user"}, {"normalizer": 3}]
+)
+def test_ill_typed_matching_settings_are_refused_before_anything_trusts_them(matching: object) -> None:
+    with pytest.raises(RecordingError, match=r"has an llmtape.matching that is not"):
+        parse(damaged(lambda d: d["llmtape"].update(matching=matching)), "r.json")

@@ -39,7 +39,7 @@ def test_a_wait_that_runs_out_raises_naming_the_recording_and_the_lock(tmp_path:
     with pytest.raises(LockTimeout) as raised:
         KeyLock(tmp_path, "abc").acquire(seconds=0.2)
     message = str(raised.value)
-    assert "another process has been recording this request for 0.2 s" in message
+    assert "has been recording this request for 0.2 s" in message
     assert f"file: {tmp_path / 'abc.json'}" in message
     assert "fix: let the other test run finish" in message
     holder.release()

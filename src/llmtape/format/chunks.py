@@ -70,10 +70,3 @@ def body_bytes(response: StoredResponse) -> bytes:
     """The bytes of a non-streamed response body."""
     body = response["body"]
     return b"" if body is None else payload_text(body).encode("utf-8")
-
-
-def chunk_types(response: StoredResponse) -> set[str]:
-    """The ``__type__`` names a stored response uses."""
-    body = response["body"]
-    items = body if isinstance(body, list) else [body]
-    return {str(item["__type__"]) for item in items if isinstance(item, dict)}

@@ -171,7 +171,12 @@ def _check(data: Any, path: Path | str) -> None:
         )
     if "test_id" in data and not isinstance(data["test_id"], str):
         raise _error("has a test_id that is not a string", path)
-    problems = [*_request_problems(data.get("request")), *_response_problems(data.get("response"))]
+    assert isinstance(meta, dict)  # it held a valid format
+    problems = [
+        *_matching_problems(meta.get("matching")),
+        *_request_problems(data.get("request")),
+        *_response_problems(data.get("response")),
+    ]
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise _error(problems[0] + more, path)
@@ -187,6 +192,25 @@ def _fields(value: Any, name: str, types: dict[str, type | tuple[type, ...]]) ->
         elif not isinstance(value[field], expected) or (expected is int and isinstance(value[field], bool)):
             problems.append(f"has a {name}.{field} of type {type(value[field]).__name__}")
     return problems
+
+
+def _matching_problems(matching: Any) -> list[str]:
+    if matching is None:
+        return []
+    ignore = matching.get("ignore", []) if isinstance(matching, dict) else None
+    pairs = matching.get("placeholders", []) if isinstance(matching, dict) else None
+    normalizer = matching.get("normalizer") if isinstance(matching, dict) else None
+    if not (
+        isinstance(ignore, list)
+        and all(isinstance(path, str) for path in ignore)
+        and isinstance(pairs, list)
+        and all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs)
+        and (normalizer is None or isinstance(normalizer, str))
+    ):
+        return [
+            "has an llmtape.matching that is not {ignore: [paths], placeholders: [[regex, text]], normalizer}"
+        ]
+    return []
 
 
 def _request_problems(request: Any) -> list[str]:
