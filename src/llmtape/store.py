@@ -42,14 +42,10 @@ class Store:
             if cached is not None:
                 self._cache.move_to_end(name)
                 return cached
-        path = self.path(name)
         try:
-            content = path.read_bytes()
+            recording = read(self.path(name))
         except FileNotFoundError:
             return None
-        except OSError as error:
-            raise RecordingError(f"llmtape: cannot read the recording ({error})", path=shown(path)) from None
-        recording = parse(content, shown(path))
         self._remember(name, recording)
         return recording
 
@@ -104,11 +100,24 @@ class Store:
             if deadline is not None and (count >= CLOSEST_SEARCH_FILES or time.monotonic() > deadline):
                 return
             try:
-                yield path, parse(path.read_bytes(), shown(path))
-            except RecordingError as error:
-                yield path, error
-            except OSError as error:
-                yield path, RecordingError(f"llmtape: cannot read the recording ({error})", path=shown(path))
+                yield path, read(path)
+            except (RecordingError, FileNotFoundError) as error:
+                yield path, error if isinstance(error, RecordingError) else unreadable(path, error)
+
+
+def read(path: Path) -> Recording:
+    """One recording file through the format's parser; FileNotFoundError when it is not there."""
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise unreadable(path, error) from None
+    return parse(content, shown(path))
+
+
+def unreadable(path: Path, error: OSError) -> RecordingError:
+    return RecordingError(f"llmtape: cannot read the recording ({error})", path=shown(path))
 
 
 def shown(path: Path) -> str:

@@ -14,11 +14,11 @@ import orjson
 
 from llmtape.errors import LlmtapeError, RecordingError
 from llmtape.format.assemble import Reply, messages, payloads, reply, tools
-from llmtape.format.recording import Recording, StoredResponse, parse
+from llmtape.format.recording import Recording, StoredResponse
 from llmtape.jsondiff import json_diff
 from llmtape.keys import canonical_json, key_material, request_key
 from llmtape.matching import Matching, recording_key
-from llmtape.store import Store, shown
+from llmtape.store import Store, read, shown, unreadable
 from llmtape.usage import Usage, delete
 
 
@@ -39,10 +39,9 @@ def resolve(directory: Path, target: str) -> Path:
 def load(path: Path) -> Recording:
     """One recording, through the format's parser."""
     try:
-        content = path.read_bytes()
-    except OSError as error:
-        raise RecordingError(f"llmtape: cannot read the recording ({error})", path=shown(path)) from None
-    return parse(content, shown(path))
+        return read(path)
+    except FileNotFoundError as error:
+        raise unreadable(path, error) from None
 
 
 def recordings(directory: Path) -> Iterator[tuple[Path, Recording]]:
