@@ -1,6 +1,6 @@
 """Replay speed and memory: llmtape against a bare respx route (the floor) and vcrpy (pytest-recording).
 
-    python benchmarks/run.py [--rounds 3] [--quick] [--before OTHER_CHECKOUT/src]
+    python benchmarks/run.py [--rounds 3] [--quick] [--workloads abcd] [--before OTHER_CHECKOUT/src]
 
 Every contender replays the same traffic, recorded beforehand against the test server of
 tests/servers (llmtape by its record mode, vcrpy by itself). Each run is a pytest process of its
@@ -229,12 +229,13 @@ def main() -> None:
         metavar="SRC",
         help="also measure the llmtape package in this src/ directory (an earlier version), as 'llmtape@before'",
     )
+    parser.add_argument("--workloads", default="abcd", help="which workloads to run, e.g. ac (default: all)")
     args = parser.parse_args()
     rounds = 1 if args.quick else args.rounds
     server = start_server()
     rows = []
     try:
-        for workload in ("a", "c") if args.quick else ("a", "b", "c", "d"):
+        for workload in [w for w in ("a", "b", "c", "d") if w in ("ac" if args.quick else args.workloads)]:
             folder = Path(tempfile.mkdtemp(prefix=f"llmtape-bench-{workload}-"))
             env = {
                 **os.environ,

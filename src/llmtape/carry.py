@@ -16,14 +16,13 @@ import httpx
 
 from llmtape.config import Mode
 from llmtape.decide import Decision, Fail, Forward, Miss, Record, Replay, decide, recheck
-from llmtape.errors import LlmtapeError, LockTimeout, SecretFound
+from llmtape.errors import LlmtapeError, LockTimeout, SecretFound, shown
 from llmtape.format.recording import StoredResponse, dumps, new_recording, new_request
 from llmtape.incoming import Incoming
 from llmtape.live import AsyncTee, SyncTee, acapture, capture, is_stream, streamed
 from llmtape.locks import KeyLock
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
 from llmtape.secrets import credential_shapes, environment_secrets, redact
-from llmtape.store import shown
 from llmtape.tape import OpenRecording, Outcome, Tape
 
 
@@ -106,7 +105,7 @@ def _answer(
     if isinstance(decision, Replay):
         tape.run.replayed(decision.path)
         tape.log(incoming, Outcome.REPLAYED)
-        return to_http(decision.recording["response"], source=shown(decision.path))
+        return to_http(decision.recording["response"], source=decision.path)
     if isinstance(decision, Miss):
         tape.log(incoming, Outcome.MISSING, decision.message)
         return error_response(MISSING_STATUS, "llmtape_missing_recording", decision.message)
@@ -143,7 +142,7 @@ class Saver:
             found = credential_shapes(dumps(recording).decode("utf-8"))
             if found and not options.allow_secrets:
                 # Fails the test at its end; raising here would break the caller's stream midway.
-                error = SecretFound(found, path=shown(tape.store.path(incoming.name)))
+                error = SecretFound(found, path=incoming.path)
                 tape.fail(error, incoming=incoming)
                 return
             tape.run.saved(tape.store.save(incoming.name, recording))
@@ -153,7 +152,7 @@ class Saver:
 
     def abandon(self, reason: str) -> None:
         try:
-            where = shown(self._tape.store.path(self._incoming.name))
+            where = shown(self._incoming.path)
             message = f"llmtape: not recorded: {reason}\n  file: {where}"
             self._tape.log(self._incoming, Outcome.FAILED, message)
         finally:

@@ -58,6 +58,9 @@ class Run:
         self._mutex = threading.Lock()
 
     def store(self, directory: Path) -> Store:
+        store = self._stores.get(directory)
+        if store is not None:
+            return store
         with self._mutex:
             return self._stores.setdefault(directory, Store(directory))
 

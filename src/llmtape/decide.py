@@ -18,7 +18,7 @@ from llmtape.format.recording import Recording
 from llmtape.incoming import Incoming
 from llmtape.matching import recording_key, stored_matching
 from llmtape.miss import miss_message
-from llmtape.store import Store, shown
+from llmtape.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ def decide(incoming: Incoming, options: Options, run: Run) -> Decision:
     if options.mode is Mode.LIVE:
         return Forward()
     store = run.store(options.directory)
-    path = store.path(incoming.name)
+    path = incoming.path
     if options.mode is Mode.REWRITE and not run.wrote(path):
         return Record()  # rewrite never reads the old file, so a damaged one is simply replaced
     try:
@@ -83,10 +83,10 @@ def recheck(incoming: Incoming, options: Options, run: Run) -> Replay | Fail | N
     if not fresh:
         return None
     try:
-        recording = store.load(incoming.name, fresh=True)
+        recording = store.load(incoming.name)
         if recording is None:
             return None
-        return Replay(store.path(incoming.name), checked(store, incoming, options, recording))
+        return Replay(incoming.path, checked(store, incoming, options, recording))
     except LlmtapeError as error:
         return Fail(error)
 
@@ -95,13 +95,13 @@ def checked(store: Store, incoming: Incoming, options: Options, recording: Recor
     """The recording, once its content was found to be what its name says (at most once per file)."""
     if store.checked(incoming.name):
         return recording
-    path = store.path(incoming.name)
+    path = incoming.path
     stored = recording_key(recording, stored_matching(recording, options.matching, path))
     if stored != incoming.key:
         raise RecordingError(
             f"llmtape: this file is named for key {incoming.key}, but its stored request has key {stored}; "
             "run `llmtape rehash` if the matching settings changed, else record it again",
-            path=shown(path),
+            path=path,
         )
     store.mark_checked(incoming.name)
     return recording

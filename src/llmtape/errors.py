@@ -13,6 +13,17 @@ Every error says what happened, which request or file it concerns, and how to fi
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """A path as a person wants to read it: relative to the working directory when inside it."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
 
 class LlmtapeError(Exception):
     """Base class of every llmtape error."""
@@ -25,9 +36,9 @@ class ConfigError(LlmtapeError):
 class RecordingError(LlmtapeError):
     """A recording file is unreadable, malformed, or could not be written."""
 
-    def __init__(self, message: str, *, path: str) -> None:
-        super().__init__(f"{message}\n  file: {path}")
-        self.path = path
+    def __init__(self, message: str, *, path: str | os.PathLike[str]) -> None:
+        self.path = shown(path)
+        super().__init__(f"{message}\n  file: {self.path}")
 
 
 class UnsupportedRequest(LlmtapeError):
@@ -42,16 +53,17 @@ class UnsupportedRequest(LlmtapeError):
 class MissingRecording(LlmtapeError):
     """Replay mode met a request that has no recording; the message explains the miss."""
 
-    def __init__(self, message: str, *, key: str, path: str) -> None:
+    def __init__(self, message: str, *, key: str, path: str | os.PathLike[str]) -> None:
         super().__init__(message)
         self.key = key
-        self.path = path
+        self.path = shown(path)
 
 
 class SecretFound(LlmtapeError):
     """A recording would contain something shaped like a credential; it was not written."""
 
-    def __init__(self, found: list[str], *, path: str) -> None:
+    def __init__(self, found: list[str], *, path: str | os.PathLike[str]) -> None:
+        path = shown(path)
         super().__init__(
             f"llmtape: refused to write a recording containing {', '.join(found)}\n"
             f"  file: {path} (not written)\n"
@@ -65,7 +77,8 @@ class SecretFound(LlmtapeError):
 class LockTimeout(LlmtapeError):
     """Another process kept recording the same request for longer than llmtape waits."""
 
-    def __init__(self, *, seconds: float, path: str, lock: str) -> None:
+    def __init__(self, *, seconds: float, path: str | os.PathLike[str], lock: str) -> None:
+        path = shown(path)
         super().__init__(
             f"llmtape: another test run (or thread) has been recording this request for {seconds:g} s, so "
             "this call was not answered rather than recorded twice\n"

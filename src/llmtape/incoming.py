@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 
 from llmtape.errors import UnsupportedRequest
-from llmtape.keys import file_name, request_key
+from llmtape.keys import request_key
 from llmtape.matching import Matching
 from llmtape.secrets import redact
 
@@ -25,11 +26,12 @@ class Incoming:
     body: Any  # the parsed JSON, credentials redacted
     key: str
     occurrence: int  # 1 for the first request with this key in the test, 2 for a repeat...
+    path: Path  # where its recording lives (or would), in its test's directory
 
     @property
     def name(self) -> str:
         """The recording's file name, without ``.json``."""
-        return file_name(self.key, self.occurrence)
+        return self.path.stem
 
     @property
     def model(self) -> Any:

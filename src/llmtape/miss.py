@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from llmtape.errors import shown
 from llmtape.jsondiff import json_diff
-from llmtape.store import CLOSEST_SEARCH_SECONDS, Store, shown
+from llmtape.store import CLOSEST_SEARCH_SECONDS, Store
 
 if TYPE_CHECKING:
     from llmtape.context import Options
@@ -38,7 +39,7 @@ def miss_message(incoming: Incoming, store: Store, options: Options) -> str:
         f"llmtape: no recording for {incoming.method} {incoming.url}"
         + (f" (model {model!r})" if model else ""),
         f"  key:      {incoming.key}",
-        f"  expected: {shown(store.path(incoming.name))}",
+        f"  expected: {shown(incoming.path)}",
     ]
     occurrence = incoming.occurrence
     if occurrence > 1:

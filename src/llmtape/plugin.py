@@ -20,9 +20,8 @@ import pytest
 
 from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, resolve_mode
 from llmtape.context import Options, Run, activated
-from llmtape.errors import ConfigError
+from llmtape.errors import ConfigError, shown
 from llmtape.matching import Matching
-from llmtape.store import shown
 from llmtape.tape import Call, Outcome, Tape, TapeView, report
 from llmtape.usage import CACHE_KEY, Usage, delete
 

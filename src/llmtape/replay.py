@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 
+from llmtape.errors import shown
 from llmtape.format.chunks import body_bytes, stream_bytes
 from llmtape.format.recording import Incomplete, StoredResponse
 
@@ -37,7 +39,7 @@ class PiecesStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             raise httpx.RemoteProtocolError(self._failure)
 
 
-def to_http(response: StoredResponse, source: str = "") -> httpx.Response:
+def to_http(response: StoredResponse, source: Path | str = "") -> httpx.Response:
     """The HTTP response for a stored ``response`` object (from the file ``source``)."""
     status, headers = response["status"], response["headers"]
     if response["is_streaming"]:
@@ -46,12 +48,12 @@ def to_http(response: StoredResponse, source: str = "") -> httpx.Response:
     return httpx.Response(status, headers=headers, content=body_bytes(response))
 
 
-def _failure(incomplete: Incomplete | None, source: str) -> str | None:
+def _failure(incomplete: Incomplete | None, source: Path | str) -> str | None:
     if not incomplete:
         return None
     return (
         f"llmtape: the recorded stream broke off here, as the live one did "
-        f"({incomplete.get('error')}: {incomplete.get('message')}); file: {source}; "
+        f"({incomplete.get('error')}: {incomplete.get('message')}); file: {shown(source)}; "
         "record it again with --llmtape-mode=rewrite for a whole stream"
     )
 

@@ -1,13 +1,14 @@
-"""The recordings directory: one ``<key>.json`` file per request, read through the format's parser,
-written atomically, with a bounded cache of parsed recordings."""
+"""The recordings directory: one ``<key>.json`` file per request, read through the format's parser and
+written atomically.
+
+Nothing parsed is kept: each replay reads its file once, and a parsed recording (hundreds of objects
+for a stream) is freed as soon as its answer is built, instead of piling up for the garbage collector."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +16,6 @@ from llmtape.errors import RecordingError
 from llmtape.format.recording import Recording, dumps, parse
 from llmtape.locks import KeyLock
 
-# Parsed recordings kept in memory: enough for a test's conversation, bounded for a suite's thousands.
-CACHE_SIZE = 64
 # A miss looks for the closest recording; in a huge directory it stops looking after this.
 CLOSEST_SEARCH_SECONDS = 2.0
 CLOSEST_SEARCH_FILES = 5000
@@ -27,27 +26,18 @@ class Store:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
-        self._cache: OrderedDict[str, Recording] = OrderedDict()
         self._checked: set[str] = set()  # names whose content was found to match the name
-        self._mutex = threading.Lock()
 
     def path(self, name: str) -> Path:
         """Where the recording ``name`` lives, whether or not it exists."""
         return self.directory / f"{name}.json"
 
-    def load(self, name: str, *, fresh: bool = False) -> Recording | None:
-        """The recording ``name``, or None when there is none; ``fresh`` reads past the cache."""
-        with self._mutex:
-            cached = None if fresh else self._cache.get(name)
-            if cached is not None:
-                self._cache.move_to_end(name)
-                return cached
+    def load(self, name: str) -> Recording | None:
+        """The recording ``name``, or None when there is none."""
         try:
-            recording = read(self.path(name))
+            return read(self.path(name))
         except FileNotFoundError:
             return None
-        self._remember(name, recording)
-        return recording
 
     def checked(self, name: str) -> bool:
         """True once :meth:`mark_checked` said this file's content matches its name."""
@@ -55,13 +45,6 @@ class Store:
 
     def mark_checked(self, name: str) -> None:
         self._checked.add(name)
-
-    def _remember(self, name: str, recording: Recording) -> None:
-        with self._mutex:
-            self._cache[name] = recording
-            self._cache.move_to_end(name)
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
 
     def save(self, name: str, recording: Recording) -> Path:
         """Write a recording atomically: readers see the old file or the new one, never half."""
@@ -75,7 +58,6 @@ class Store:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
-        self._remember(name, recording)
         self.mark_checked(name)
         return path
 
@@ -113,16 +95,8 @@ def read(path: Path) -> Recording:
         raise
     except OSError as error:
         raise unreadable(path, error) from None
-    return parse(content, shown(path))
+    return parse(content, path)
 
 
 def unreadable(path: Path, error: OSError) -> RecordingError:
-    return RecordingError(f"llmtape: cannot read the recording ({error})", path=shown(path))
-
-
-def shown(path: Path) -> str:
-    """A path as a person wants to read it: relative to the working directory when inside it."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    return RecordingError(f"llmtape: cannot read the recording ({error})", path=path)

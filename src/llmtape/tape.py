@@ -16,10 +16,11 @@ import httpx
 
 from llmtape.config import Endpoints, Mode, resolve_mode
 from llmtape.context import Occurrences, Options, Run, activated
-from llmtape.errors import LlmtapeError, MissingRecording, RecordingError
+from llmtape.errors import LlmtapeError, MissingRecording, RecordingError, shown
 from llmtape.incoming import Incoming, key_of
+from llmtape.keys import file_name
 from llmtape.secrets import environment_secrets, redact
-from llmtape.store import Store, shown
+from llmtape.store import Store
 
 
 class Outcome(enum.StrEnum):
@@ -70,6 +71,7 @@ class Tape:
         # What the environment holds now: a test may set its key after the tape began.
         secrets = environment_secrets(os.environ)
         body, key = key_of(request, secrets, self.options.matching, self.options.test_id)
+        occurrence = self._occurrences.next(key)
         return Incoming(
             method=request.method.upper(),
             url=redact(str(request.url), secrets),
@@ -77,7 +79,8 @@ class Tape:
             headers=request.headers,
             body=body,
             key=key,
-            occurrence=self._occurrences.next(key),
+            occurrence=occurrence,
+            path=self.store.path(file_name(key, occurrence)),
         )
 
     def log(self, incoming: Incoming, outcome: Outcome, error: str | None = None) -> None:
@@ -89,7 +92,7 @@ class Tape:
                 endpoint=incoming.endpoint,
                 model=incoming.model,
                 key=incoming.key,
-                path=self.store.path(incoming.name),
+                path=incoming.path,
                 outcome=outcome,
                 body=incoming.body,
                 error=error,

@@ -12,13 +12,13 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from llmtape.errors import LlmtapeError, RecordingError
+from llmtape.errors import LlmtapeError, RecordingError, shown
 from llmtape.format.assemble import Reply, messages, payloads, reply, tools
 from llmtape.format.recording import Recording, StoredResponse
 from llmtape.jsondiff import json_diff
 from llmtape.keys import canonical_json, key_material, request_key
 from llmtape.matching import Matching, recording_key
-from llmtape.store import Store, read, shown, unreadable
+from llmtape.store import Store, read, unreadable
 from llmtape.usage import Usage, delete
 
 
