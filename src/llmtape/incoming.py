@@ -10,7 +10,7 @@ import httpx
 import orjson
 
 from llmtape.errors import UnsupportedRequest
-from llmtape.keys import request_key
+from llmtape.keys import request_key, url_query
 from llmtape.matching import Matching
 from llmtape.secrets import redact
 
@@ -56,10 +56,16 @@ def json_body(request: httpx.Request) -> Any:
 
 
 def key_of(
-    request: httpx.Request, secrets: dict[str, str], matching: Matching, test_id: str | None
+    request: httpx.Request,
+    url: str,
+    endpoint: str,
+    secrets: dict[str, str],
+    matching: Matching,
+    test_id: str | None,
 ) -> tuple[Any, str]:
-    """The redacted body and the key of ``request``: (body, key)."""
-    method, endpoint = request.method.upper(), request.url.path
+    """The redacted body and the key of ``request``, whose redacted ``url`` and ``endpoint`` (URL path) are
+    given: (body, key)."""
     # Credentials from the environment never reach a key or a file: they are redacted first.
     body = redact(json_body(request), secrets)
-    return body, request_key(method, endpoint, matching.apply(body), test_id)
+    query = url_query(url) if body is None else ()
+    return body, request_key(request.method, endpoint, matching.apply(body), test_id, query)

@@ -5,7 +5,10 @@ so the rule is pinned by golden tests and written down in the README:
 
     key = sha256(canonical_json({"method": METHOD, "endpoint": URL path, "body": normalize(body)}))
 
-In the per-test scope the material also holds ``"test": <pytest node id>``.
+In the per-test scope the material also holds ``"test": <pytest node id>``. A request without a body
+(``GET /v1/models?after=...``) also holds ``"query": [[name, value], ...]``: its query parameters, sorted,
+without credentials and ``api-version``, when there are any. The URL path and the query are taken after
+credentials from the environment were redacted, as they are stored.
 
 ``normalize`` rounds every float to 5 decimals; ``canonical_json`` sorts object keys,
 uses ``(",", ":")`` separators and keeps non-ASCII characters as UTF-8.
@@ -15,9 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from llmtape.format.recording import SECRET_QUERY_PARAMS
 
 FLOAT_DECIMALS = 5
+# Query parameters that never join a key: credentials (never stored either) and the API version.
+UNKEYED_QUERY_PARAMS = SECRET_QUERY_PARAMS | {"api-version"}
+Query = Sequence[tuple[str, str]]
 
 
 def normalize(value: Any) -> Any:
@@ -31,9 +41,20 @@ def normalize(value: Any) -> Any:
     return value
 
 
-def key_material(method: str, endpoint: str, body: Any, test: str | None = None) -> dict[str, Any]:
-    """The object whose canonical JSON is hashed into the key; ``test`` only in the per-test scope."""
-    material = {"method": method.upper(), "endpoint": endpoint, "body": normalize(body)}
+def url_query(url: str) -> list[tuple[str, str]]:
+    """The query parameters of ``url`` that join the key of a bodyless request, sorted."""
+    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    return sorted((name, value) for name, value in pairs if name.lower() not in UNKEYED_QUERY_PARAMS)
+
+
+def key_material(
+    method: str, endpoint: str, body: Any, test: str | None = None, query: Query = ()
+) -> dict[str, Any]:
+    """The object whose canonical JSON is hashed into the key; ``test`` only in the per-test scope,
+    ``query`` only for a request without a body."""
+    material: dict[str, Any] = {"method": method.upper(), "endpoint": endpoint, "body": normalize(body)}
+    if body is None and query:
+        material["query"] = [list(pair) for pair in query]
     return material if test is None else {**material, "test": test}
 
 
@@ -42,9 +63,9 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def request_key(method: str, endpoint: str, body: Any, test: str | None = None) -> str:
+def request_key(method: str, endpoint: str, body: Any, test: str | None = None, query: Query = ()) -> str:
     """The sha256 hex key of a request: the name of its recording file, without ``.json``."""
-    material = canonical_json(key_material(method, endpoint, body, test))
+    material = canonical_json(key_material(method, endpoint, body, test, query))
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from llmtape.errors import ConfigError, RecordingError
 from llmtape.format.recording import MatchingSettings, Recording
 from llmtape.jsonvalue import map_strings
-from llmtape.keys import request_key
+from llmtape.keys import request_key, url_query
 
 Normalizer = Callable[[Any], Any]
 _TOKEN = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+|\*)\]")
@@ -181,4 +181,5 @@ def recording_key(recording: Recording, matching: Matching) -> str:
     request = recording["request"]
     body = matching.apply(request.get("body"))
     method, endpoint = str(request.get("method", "")), str(request.get("endpoint", ""))
-    return request_key(method, endpoint, body, recording.get("test_id"))
+    query = url_query(str(request.get("url", ""))) if request.get("body") is None else ()
+    return request_key(method, endpoint, body, recording.get("test_id"), query)

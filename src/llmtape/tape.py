@@ -70,12 +70,14 @@ class Tape:
         """The request as llmtape stores and keys it, counted among this test's requests."""
         # What the environment holds now: a test may set its key after the tape began.
         secrets = environment_secrets(os.environ)
-        body, key = key_of(request, secrets, self.options.matching, self.options.test_id)
+        # Keyed as stored: a key in the URL path is redacted in the endpoint too, so the recording replays.
+        url, endpoint = redact(str(request.url), secrets), redact(request.url.path, secrets)
+        body, key = key_of(request, url, endpoint, secrets, self.options.matching, self.options.test_id)
         occurrence = self._occurrences.next(key)
         return Incoming(
             method=request.method.upper(),
-            url=redact(str(request.url), secrets),
-            endpoint=request.url.path,
+            url=url,
+            endpoint=endpoint,
             headers=request.headers,
             body=body,
             key=key,

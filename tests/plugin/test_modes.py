@@ -121,3 +121,26 @@ def test_second():
     result = project.pytester.runpytest("--llmtape-mode=rewrite", "test_twice.py")
     result.stdout.fnmatch_lines(["llmtape: 1 replayed, 1 recorded, 0 missing"])
     assert project.server.served() == 2
+
+
+PAGES_TEST = """
+import os
+
+import httpx
+import pytest
+
+
+@pytest.mark.parametrize("query", ["after=page2", "limit=1"])
+def test_page(query):
+    with httpx.Client(base_url=os.environ["LLM_BASE_URL"]) as client:
+        assert client.get("/models?" + query).json()["query"] == query
+"""
+
+
+def test_bodyless_requests_differing_in_their_query_get_their_own_recordings(project: Project) -> None:
+    project.pytester.makepyfile(test_pages=PAGES_TEST)
+    project.pytester.runpytest("--record", "test_pages.py").assert_outcomes(passed=2)
+    assert sorted(f["request"]["url"].split("?")[1] for f in project.files()) == ["after=page2", "limit=1"]
+    served = project.server.served()
+    project.pytester.runpytest("test_pages.py").assert_outcomes(passed=2)
+    assert project.server.served() == served

@@ -185,6 +185,7 @@ class Handler(BaseHTTPRequestHandler):
                 {
                     "object": "list",
                     "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "system"}],
+                    "query": urlsplit(self.path).query,  # which page was asked for
                 },
             )
         self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})

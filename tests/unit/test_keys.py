@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from llmtape.keys import canonical_json, file_name, key_material, normalize, request_key
+from llmtape.keys import canonical_json, file_name, key_material, normalize, request_key, url_query
 
 CHAT = {
     "model": "gpt-4o",
@@ -83,3 +83,37 @@ def test_golden_per_test_key() -> None:
 
 def test_repeats_of_a_request_get_numbered_files() -> None:
     assert [file_name("abc", n) for n in (1, 2, 3)] == ["abc", "abc.2", "abc.3"]
+
+
+def test_golden_bodyless_key_with_query() -> None:
+    # A request without a body is keyed by its query parameters too, sorted.
+    query = url_query("https://api.openai.com/v1/models?limit=1&after=page2")
+    material = (
+        '{"body":null,"endpoint":"/v1/models","method":"GET","query":[["after","page2"],["limit","1"]]}'
+    )
+    assert canonical_json(key_material("GET", "/v1/models", None, query=query)) == material
+    assert request_key("GET", "/v1/models", None, query=query) == (
+        "bd4849a2621d0e87fbd5d9ca63543c4d76ccb08386b859ac19fe2e655a887dbe"
+    )
+
+
+def test_queries_that_differ_give_different_keys_in_any_order() -> None:
+    def key(url: str) -> str:
+        return request_key("GET", "/v1/models", None, query=url_query(url))
+
+    assert key("http://h/v1/models?after=page2") != key("http://h/v1/models?limit=1")
+    assert key("http://h/v1/models?limit=1&after=x") == key("http://h/v1/models?after=x&limit=1")
+
+
+def test_credentials_and_api_version_stay_out_of_the_key() -> None:
+    plain = request_key("GET", "/v1/models", None)
+    assert url_query("http://h/v1/models?key=AIza123&api-version=2024-06-01&api_key=s") == []
+    versioned = url_query("http://h/v1/models?api-version=1")
+    assert request_key("GET", "/v1/models", None, query=versioned) == plain
+
+
+def test_a_request_with_a_body_is_keyed_without_its_query() -> None:
+    query = url_query("http://h/v1/chat/completions?trace=1")
+    assert request_key("POST", "/v1/chat/completions", CHAT, query=query) == request_key(
+        "POST", "/v1/chat/completions", CHAT
+    )

@@ -16,7 +16,7 @@ from llmtape.errors import LlmtapeError, RecordingError, shown
 from llmtape.format.assemble import Reply, messages, payloads, reply, tools
 from llmtape.format.recording import Recording, StoredResponse
 from llmtape.jsondiff import json_diff
-from llmtape.keys import canonical_json, key_material, request_key
+from llmtape.keys import canonical_json, key_material, request_key, url_query
 from llmtape.matching import Matching, recording_key
 from llmtape.store import Store, read, unreadable
 from llmtape.usage import Usage, delete
@@ -159,8 +159,9 @@ def explain_lines(
     request: dict[str, Any], matching: Matching, test_id: str | None, directory: Path
 ) -> list[str]:
     method, endpoint, body = request.get("method", "POST"), request.get("endpoint", ""), request.get("body")
-    material = canonical_json(key_material(method, endpoint, matching.apply(body), test_id))
-    key = request_key(method, endpoint, matching.apply(body), test_id)
+    query = url_query(str(request.get("url", ""))) if body is None else ()
+    material = canonical_json(key_material(method, endpoint, matching.apply(body), test_id, query))
+    key = request_key(method, endpoint, matching.apply(body), test_id, query)
     where = Store(directory).path(key)
     return [
         f"matching: {'strict (the whole body counts)' if matching.strict else json.dumps(matching.stored())}",

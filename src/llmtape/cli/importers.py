@@ -31,7 +31,7 @@ from llmtape.format.recording import (
 )
 from llmtape.format.sse import Decoder
 from llmtape.format.typemap import JSON_TYPE
-from llmtape.keys import request_key
+from llmtape.matching import Matching, recording_key
 
 Imported = tuple[str, Recording]
 SSE = "text/event-stream"
@@ -49,7 +49,7 @@ def from_llama_stack(path: Path, *, per_test: bool) -> Iterator[Imported]:
     test_id = (data.get("test_id") or f"llama-stack:{path.stem}") if per_test else None
     stored = new_request(method, url, endpoint, {"content-type": "application/json"}, body)
     recording = new_recording(stored, _llama_response(response), test_id)
-    yield request_key(method, endpoint, body, test_id), checked(recording, path)
+    yield recording_key(recording, Matching()), checked(recording, path)
 
 
 def checked(recording: Recording, source: Path) -> Recording:
@@ -117,7 +117,8 @@ def _vcr_interaction(
         **_vcr_body(content.decode("utf-8"), headers, endpoint),
     }
     req = new_request(method, url, endpoint, {"content-type": "application/json"}, body)
-    return request_key(method, endpoint, body), new_recording(req, stored)  # type: ignore[arg-type]
+    recording = new_recording(req, stored)  # type: ignore[arg-type]
+    return recording_key(recording, Matching()), recording
 
 
 def _vcr_body(text: str, headers: dict[str, str], endpoint: str) -> dict[str, Any]:
