@@ -16,13 +16,13 @@ import httpx
 
 from llmtape.config import Mode
 from llmtape.decide import Decision, Fail, Forward, Miss, Record, Replay, decide, recheck
-from llmtape.errors import LlmtapeError, LockTimeout, SecretFound, shown
-from llmtape.format.recording import StoredResponse, dumps, new_recording, new_request
+from llmtape.errors import LlmtapeError, LockTimeout, RecordingError, SecretFound, shown
+from llmtape.format.recording import StoredResponse, new_recording, new_request
 from llmtape.incoming import Incoming
 from llmtape.live import AsyncTee, SyncTee, acapture, capture, is_stream, streamed
 from llmtape.locks import KeyLock
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
-from llmtape.secrets import credential_shapes, environment_secrets, redact
+from llmtape.secrets import environment_secrets, masked, recording_shapes, redact_recording
 from llmtape.tape import OpenRecording, Outcome, Tape
 
 
@@ -136,16 +136,21 @@ class Saver:
                 incoming.method, incoming.url, incoming.endpoint, incoming.headers, incoming.body
             )
             options = tape.options
-            recording = redact(
+            recording = redact_recording(
                 new_recording(stored, response, options.test_id, options.matching.stored()), secrets
             )
-            found = credential_shapes(dumps(recording).decode("utf-8"))
+            found = recording_shapes(recording)
             if found and not options.allow_secrets:
                 # Fails the test at its end; raising here would break the caller's stream midway.
                 error = SecretFound(found, path=incoming.path)
                 tape.fail(error, incoming=incoming)
                 return
-            tape.run.saved(tape.store.save(incoming.name, recording))
+            try:
+                path = tape.store.save(incoming.name, recording)
+            except RecordingError as error:  # a full disk, a read-only directory: fails the test at its end
+                tape.fail(error, incoming=incoming)
+                return
+            tape.run.saved(path)
             tape.log(incoming, Outcome.RECORDED)
         finally:
             self._done()
@@ -153,7 +158,7 @@ class Saver:
     def abandon(self, reason: str) -> None:
         try:
             where = shown(self._incoming.path)
-            message = f"llmtape: not recorded: {reason}\n  file: {where}"
+            message = masked(f"llmtape: not recorded: {reason}\n  file: {where}")
             self._tape.log(self._incoming, Outcome.FAILED, message)
         finally:
             self._done()

@@ -10,8 +10,12 @@ network unhandled.
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import os
+import shutil
+import tempfile
 import threading
-import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,11 +51,13 @@ class Options:
 
 
 class Run:
-    """What the tapes of one run share: the stores, the recordings written, and the files used."""
+    """What the tapes of one run share: its id, the stores, the recordings written, and the files used."""
 
-    def __init__(self, started: float | None = None) -> None:
-        # In rewrite mode a recording written since the run started is this run's, and replays.
-        self.started = time.time() if started is None else started
+    def __init__(self, run_id: str | None = None) -> None:
+        # In rewrite mode a recording this run wrote replays, in whichever xdist worker of the run wrote it:
+        # the workers share this id, and each save leaves a mark under it outside the recordings (never a
+        # clock: a file's modification time may lie in the future; never a field: the file stays as recorded).
+        self.id = run_id or uuid.uuid4().hex[:16]
         self.used: set[Path] = set()
         self._written: set[Path] = set()
         self._stores: dict[Path, Store] = {}
@@ -69,17 +75,36 @@ class Run:
         return set(self._stores)
 
     def wrote(self, path: Path) -> bool:
-        """True when this run (this process) wrote the recording at ``path``."""
-        return path in self._written
+        """True when this run (this process or another worker of it) wrote the recording at ``path``."""
+        return path in self._written or self._mark(path).exists()
 
     def saved(self, path: Path) -> None:
         with self._mutex:
             self._written.add(path)
             self.used.add(path)
+        mark = self._mark(path)
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.touch()
+
+    def forget(self) -> None:
+        """At the end of the whole run (not of one worker): remove the marks of what it wrote."""
+        shutil.rmtree(self._marks(), ignore_errors=True)
+
+    def _marks(self) -> Path:
+        return Path(tempfile.gettempdir(), f"llmtape-runs-{os.getuid()}", self.id)
+
+    def _mark(self, path: Path) -> Path:
+        return self._marks() / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
 
     def replayed(self, path: Path) -> None:
         with self._mutex:
             self.used.add(path)
+
+    def tidy(self) -> None:
+        """Delete the temporary files interrupted writes left in the directories this run wrote to (a run
+        that only replays never lists a directory)."""
+        for directory in {path.parent for path in self._written}:
+            self.store(directory).clean()
 
 
 class Occurrences:

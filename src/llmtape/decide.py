@@ -77,15 +77,18 @@ def decide(incoming: Incoming, options: Options, run: Run) -> Decision:
 
 def recheck(incoming: Incoming, options: Options, run: Run) -> Replay | Fail | None:
     """Under the recording's lock: the recording a parallel worker (or, in rewrite mode, an earlier test of
-    this run) made meanwhile, or None when the request must go live."""
+    this run, in any worker) made meanwhile, or None when the request must go live."""
     store = run.store(options.directory)
-    fresh = options.mode is Mode.RECORD or store.modified(incoming.name) >= run.started
-    if not fresh:
-        return None
+    rewrite = options.mode is Mode.REWRITE
     try:
         recording = store.load(incoming.name)
-        if recording is None:
-            return None
+    except LlmtapeError as error:
+        return None if rewrite else Fail(error)  # rewrite mode replaces a damaged file
+    if recording is None:
+        return None
+    if rewrite and not run.wrote(incoming.path):
+        return None  # an earlier run's recording, to be recorded again
+    try:
         return Replay(incoming.path, checked(store, incoming, options, recording))
     except LlmtapeError as error:
         return Fail(error)

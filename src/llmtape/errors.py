@@ -67,9 +67,9 @@ class SecretFound(LlmtapeError):
         super().__init__(
             f"llmtape: refused to write a recording containing {', '.join(found)}\n"
             f"  file: {path} (not written)\n"
-            "  fix: keep credentials out of request bodies and URLs, or export them as *_API_KEY,\n"
-            "  *_TOKEN or *_SECRET variables so llmtape redacts them; if the value is not secret,\n"
-            "  allow it for this test with @pytest.mark.llmtape(allow_secrets=True)"
+            "  fix: keep credentials out of request bodies and URLs, or export them as *_API_KEY, *_KEY,\n"
+            "  *_TOKEN, *_SECRET or *_PASSWORD variables so llmtape redacts them; if the value is not\n"
+            "  secret, allow it for this test with @pytest.mark.llmtape(allow_secrets=True)"
         )
         self.path = path
 

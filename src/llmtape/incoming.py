@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import orjson
 
+from llmtape.compression import Undecodable, decoded
 from llmtape.errors import UnsupportedRequest
 from llmtape.keys import request_key, url_query
 from llmtape.matching import Matching
@@ -39,10 +40,20 @@ class Incoming:
 
 
 def json_body(request: httpx.Request) -> Any:
-    """The request's JSON body (None when it has none); anything else cannot be keyed."""
+    """The request's JSON body (None when it has none), decoded per its ``content-encoding`` first;
+    anything else cannot be keyed."""
     content = request.content
     if not content:
         return None
+    try:
+        content = decoded(content, request.headers.get_list("content-encoding", split_commas=True))
+    except Undecodable as error:
+        raise UnsupportedRequest(
+            f"llmtape: the request body is compressed, but {error}, so it has no recording key; "
+            "send it uncompressed, or disable llmtape for this test with @pytest.mark.llmtape(enabled=False)",
+            method=request.method,
+            url=str(request.url),
+        ) from None
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError:

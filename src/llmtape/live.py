@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from llmtape.format.chunks import DONE, chunk_bytes, is_ndjson, line_bytes, typed, typed_chunk
+from llmtape.format.chunks import DONE, chunk_bytes, is_ndjson, line_bytes, typed, typed_bytes, typed_chunk
 from llmtape.format.ndjson import LineDecoder
 from llmtape.format.recording import RESPONSE_HEADERS, StoredResponse, keep_headers
 from llmtape.format.sse import Decoder, Event, encode
@@ -50,8 +50,7 @@ def _stored(live: httpx.Response, streaming: bool, body: Any) -> StoredResponse:
 
 def plain_response(live: httpx.Response, content: bytes) -> StoredResponse:
     """The stored form of a whole (non-streamed) response."""
-    text = content.decode("utf-8", errors="replace")
-    return _stored(live, False, typed(text, live.request.url.path) if text else None)
+    return _stored(live, False, typed_bytes(content, live.request.url.path) if content else None)
 
 
 def capture(live: httpx.Response, save: Save) -> httpx.Response:
@@ -134,13 +133,15 @@ class StreamRecorder:
         return line_bytes(chunk)
 
     def _take(self, event: Event) -> bytes:
-        if event.data == DONE and event.event is None:
+        if event == Event(DONE):
             # Clients stop reading at [DONE], so the stream is complete and saved here.
             self.response["sse_done"] = True
             self._save_once()
             return encode(event)
         chunk = typed_chunk(event, self._endpoint)
         self.response["body"].append(chunk)
+        if event.data == DONE and event.event is None:  # a [DONE] with an id or a retry: kept as a chunk
+            self._save_once()
         return chunk_bytes(chunk)
 
 

@@ -85,6 +85,7 @@ class Matching:
     placeholders: tuple[tuple[str, str], ...] = ()
     normalizer: str | None = None
     hook: Normalizer | None = None
+    marker: Matching | None = None  # what a test's marker added (see extended), stored apart
 
     def __post_init__(self) -> None:
         for path in self.ignore:
@@ -123,8 +124,10 @@ class Matching:
             hook, name = load_normalizer(normalizer), normalizer
         elif normalizer is not None:
             hook, name = normalizer, f"{normalizer.__module__}:{normalizer.__qualname__}"
-        merged = (*self.placeholders, *(placeholders or {}).items())
-        return Matching((*self.ignore, *ignore), merged, name, hook)
+        own = (name, hook) if normalizer is not None else (None, None)
+        added = Matching(tuple(ignore), tuple((placeholders or {}).items()), *own)
+        merged = (*self.placeholders, *added.placeholders)
+        return Matching((*self.ignore, *added.ignore), merged, name, hook, added)
 
     @property
     def strict(self) -> bool:
@@ -143,7 +146,13 @@ class Matching:
         return self.hook(result) if self.hook else result
 
     def stored(self) -> MatchingSettings:
-        """The settings as written into recordings."""
+        """The settings as written into recordings, with the marker's part apart (null when none), so that
+        ``llmtape rehash`` can add it to the project's settings of the day."""
+        settings = self._fields()
+        settings["marker"] = None if self.marker is None or self.marker.strict else self.marker._fields()
+        return settings
+
+    def _fields(self) -> MatchingSettings:
         return {
             "ignore": list(self.ignore),
             "placeholders": [list(p) for p in self.placeholders],

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from llmtape.errors import shown
-from llmtape.jsondiff import json_diff
+from llmtape.jsondiff import MISSING, Difference, differences, shown_difference
+from llmtape.secrets import masked
 from llmtape.store import CLOSEST_SEARCH_SECONDS, Store
 
 if TYPE_CHECKING:
@@ -14,11 +18,14 @@ if TYPE_CHECKING:
     from llmtape.incoming import Incoming
 
 SHOWN_DIFFERENCES = 12
+# Of the differing values, so that comparing one file stays a matter of milliseconds.
+COMPARED_CHARACTERS = 5000
 
 
 def closest(store: Store, incoming: Incoming, options: Options) -> tuple[Path, list[str]] | None:
-    """The recording of the same endpoint whose body differs in the fewest JSON paths (as matched)."""
-    best: tuple[Path, list[str]] | None = None
+    """The recording of the same endpoint whose body (as matched) differs in the fewest JSON paths; among
+    as many, the one whose differing values read most like those sent, then the one of the same test."""
+    best: tuple[tuple[int, float, bool], Path, list[Difference]] | None = None
     sent = options.matching.apply(incoming.body)
     for path, recording in store.each(limit_seconds=CLOSEST_SEARCH_SECONDS):
         if isinstance(recording, Exception):
@@ -26,10 +33,25 @@ def closest(store: Store, incoming: Incoming, options: Options) -> tuple[Path, l
         request = recording["request"]
         if request["method"] != incoming.method or request["endpoint"] != incoming.endpoint:
             continue
-        differences = json_diff(options.matching.apply(request["body"]), sent)
-        if best is None or len(differences) < len(best[1]):
-            best = (path, differences)
-    return best
+        found = differences(options.matching.apply(request["body"]), sent)
+        if best is not None and len(found) > best[0][0]:
+            continue  # cannot win: its text is never compared
+        rank = (len(found), -_similarity(found), recording.get("test_id") != options.test_id)
+        if best is None or rank < best[0]:
+            best = (rank, path, found)
+    return None if best is None else (best[1], [shown_difference(d) for d in best[2]])
+
+
+def _similarity(found: list[Difference]) -> float:
+    """How alike the recorded and the sent values at the differing paths read, from 0 to 1."""
+    recorded, sent = ("\n".join(_text(d[side]) for d in found)[:COMPARED_CHARACTERS] for side in (1, 2))
+    return difflib.SequenceMatcher(None, recorded, sent).ratio()
+
+
+def _text(value: Any) -> str:
+    if value is MISSING:
+        return ""
+    return value if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def miss_message(incoming: Incoming, store: Store, options: Options) -> str:
@@ -48,7 +70,7 @@ def miss_message(incoming: Incoming, store: Store, options: Options) -> str:
             f"the first {occurrence - 1} replayed, this one was never recorded"
         )
         lines.append(f"  to record it: {options.record_fix}")
-        return "\n".join(lines)
+        return masked("\n".join(lines))
     found = closest(store, incoming, options)
     if found is None:
         lines.append(
@@ -61,4 +83,5 @@ def miss_message(incoming: Incoming, store: Store, options: Options) -> str:
         if len(differences) > SHOWN_DIFFERENCES:
             lines.append(f"    ... and {len(differences) - SHOWN_DIFFERENCES} more")
     lines.append(f"  to record it: {options.record_fix}")
-    return "\n".join(lines)
+    # The diff quotes what was sent, which may hold a credential the secret gate just refused to write.
+    return masked("\n".join(lines))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from collections import Counter
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
@@ -22,8 +23,9 @@ from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, resolve_mode
 from llmtape.context import Options, Run, activated
 from llmtape.errors import ConfigError, shown
 from llmtape.matching import Matching
+from llmtape.secrets import masked
 from llmtape.tape import Call, Outcome, Tape, TapeView, report
-from llmtape.usage import CACHE_KEY, Usage, delete
+from llmtape.usage import CACHE_KEY, NotRun, Progress, Usage, delete, listening, write
 
 MATCHING_OPTIONS = frozenset({"ignore", "placeholders", "normalizer"})
 MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints", "scope", "allow_secrets"}) | MATCHING_OPTIONS
@@ -52,6 +54,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         dest="llmtape_prune",
         help="llmtape: after a complete, passing run of the whole suite, delete unused recordings.",
+    )
+    group.addoption(
+        "--llmtape-usage",
+        dest="llmtape_usage",
+        metavar="PATH",
+        help="llmtape: also write this run's usage record here (a directory: a file named for this shard), "
+        "for llmtape usage combine. Default: LLMTAPE_USAGE.",
     )
     group.addoption(
         "--llmtape-dir",
@@ -126,11 +135,13 @@ class LlmtapePlugin:
             config.getini("llmtape_normalizer") or None,
         )
         workerinput = getattr(config, "workerinput", None)
-        # Under xdist, the whole run's start, for rewrite mode's "recorded by this run".
-        self.run = Run(workerinput.get("llmtape_started") if workerinput else None)
+        # Under xdist, the whole run's id, for rewrite mode's "recorded by this run".
+        self.run = Run(workerinput.get("llmtape_run") if workerinput else None)
         self.session_tape = Tape(self._defaults(), self.run)
         self.totals: Counter[Outcome] = Counter()
-        self.usage = Usage()
+        self.usage = Usage(started=time.time())  # a recording modified since is never judged unused
+        self.progress = Progress()
+        self._reaches: dict[tuple[Path, bool], frozenset[Path]] = {}
         self._active = ExitStack()
         self._reported: dict[int, int] = {}  # tape id -> how many of its problems have failed a test
 
@@ -180,6 +191,7 @@ class LlmtapePlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self) -> None:
         self._active.enter_context(activated(self.session_tape))
+        self._blocks_used = self._active.enter_context(listening())  # what llmtape.tape blocks use
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         # Marker mistakes stop the run before any test starts, like other usage errors.
@@ -197,12 +209,33 @@ class LlmtapePlugin:
         return item.stash[TAPE]
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
-        if items:
-            self.usage.incomplete.append(f"{len(items)} tests were deselected")
+        for item in items:
+            self.usage.left_out(item.nodeid, NotRun("deselected", self._reach(item)))
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.usage.incomplete.append(f"collecting {report.nodeid or 'the suite'} failed")
+        if report.failed or report.skipped:  # its tests are unknown: any recording may be theirs
+            self.usage.gaps[report.nodeid] = report.outcome
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.progress.expected |= {item.nodeid: self._reach(item) for item in session.items}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.progress.report(report.nodeid, report.when, report.outcome, hasattr(report, "wasxfail"))
+
+    def _reach(self, item: pytest.Item) -> frozenset[Path]:
+        """The directories whose shared recordings ``item`` could use: its own, and the session's
+        (where the calls of its session, module and class fixtures go)."""
+        try:
+            options = item.stash[OPTIONS] if OPTIONS in item.stash else self.options(item)
+        except (ConfigError, pytest.UsageError):
+            options = self._defaults()
+        key = (options.directory, options.enabled)
+        if key not in self._reaches:
+            own = {options.directory} if options.enabled else set()
+            self._reaches[key] = frozenset(
+                d.resolve() for d in own | ({self.directory} if self.autouse else set())
+            )
+        return self._reaches[key]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -248,7 +281,7 @@ class LlmtapePlugin:
             return
         message = report(problems)
         if cause is not None and (problems[0].error or "") not in str(cause):
-            message += f"\n\nThe test also raised {type(cause).__name__}: {cause}"
+            message += masked(f"\n\nThe test also raised {type(cause).__name__}: {cause}")
         raise pytest.fail.Exception(message, pytrace=False) from None
 
     def _unreported(self, tape: Tape) -> list[Call]:
@@ -260,50 +293,77 @@ class LlmtapePlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.session_tape.finish()
         self._active.close()
+        self.run.tidy()
+        if not hasattr(self.config, "workerinput"):  # the run ends with its controller, not with a worker
+            self.run.forget()
         self._tally(self.session_tape.calls)
-        self.usage.used |= self.run.used
-        self.usage.directories |= self.run.directories
+        self.usage.note(self.run.used | self._blocks_used, self.run.directories)
+        self.usage.finish(self.progress)
+        root = self.config.rootpath.resolve()
         workeroutput = getattr(session.config, "workeroutput", None)
         if workeroutput is not None:  # an xdist worker reports to the controller
-            workeroutput["llmtape"] = self._worker_report()
+            counts = {str(outcome): count for outcome, count in self.totals.items()}
+            workeroutput["llmtape"] = {"counts": counts, "usage": self.usage.to_json(root)}
             return
-        self._judge(session, exitstatus)
+        self.usage.narrowed += self._narrowed()
+        self.usage.passed = exitstatus == 0
+        record = self.usage.to_json(root)
         cache = getattr(self.config, "cache", None)  # absent with -p no:cacheprovider
         if cache is not None:
-            cache.set(CACHE_KEY, self.usage.to_json())
-
-    def _worker_report(self) -> dict[str, Any]:
-        return {
-            "counts": {str(outcome): count for outcome, count in self.totals.items()},
-            "used": sorted(map(str, self.usage.used)),
-            "directories": sorted(map(str, self.usage.directories)),
-            "incomplete": self.usage.incomplete,
-        }
+            cache.set(CACHE_KEY, record)
+        target = self.config.getoption("llmtape_usage") or os.environ.get("LLMTAPE_USAGE")
+        if target:
+            write(os.path.join(self.config.invocation_params.dir, target), record)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["llmtape_started"] = self.run.started
+        node.workerinput["llmtape_run"] = self.run.id
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         report = getattr(node, "workeroutput", {}).get("llmtape", {})
         self.totals.update({Outcome(outcome): count for outcome, count in report.get("counts", {}).items()})
-        self.usage.used |= {Path(p) for p in report.get("used", [])}
-        self.usage.directories |= {Path(p) for p in report.get("directories", [])}
-        self.usage.incomplete += [i for i in report.get("incomplete", []) if i not in self.usage.incomplete]
+        if "usage" in report:
+            self.usage.merge(Usage.from_json(report["usage"], self.config.rootpath.resolve()))
 
-    def _judge(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.config.args_source == pytest.Config.ArgsSource.ARGS and not self._whole_suite_named():
-            self.usage.incomplete.append("tests were selected on the command line")
-        if session.shouldstop or session.shouldfail:
-            self.usage.incomplete.append("the run stopped early")
-        self.usage.passed = exitstatus == 0
+    def _narrowed(self) -> list[str]:
+        """Why this run's collection was narrower than the whole suite, if it was."""
+        reasons = [] if self._whole_suite_named() else [self._narrower()]
+        roots = self._suite_roots()
+        invoked = self.config.invocation_params.dir
+        ignored = [Path(invoked, path).resolve() for path in _option(self.config, "ignore") or ()]
+        if _option(self.config, "ignore_glob") or any(_overlap(path, roots) for path in ignored):
+            reasons.append("tests were excluded with --ignore")
+        if _option(self.config, "lf"):
+            reasons.append("--lf ran only the tests that failed last time")
+        return reasons
+
+    def _suite_roots(self) -> list[Path]:
+        """Where the whole suite is collected from: the ``testpaths``, else the rootdir."""
+        root = self.config.rootpath.resolve()
+        found = [Path(p).resolve() for t in self.config.getini("testpaths") for p in root.glob(t)]
+        return found or [root]
 
     def _whole_suite_named(self) -> bool:
-        named = {Path(self.config.invocation_params.dir, arg).resolve() for arg in self.config.args}
-        roots = {self.config.rootpath.resolve()}
-        roots |= {Path(self.config.rootpath, t).resolve() for t in self.config.getini("testpaths")}
-        return bool(named) and named <= roots
+        if self.config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+            return True
+        named = [
+            Path(self.config.invocation_params.dir, arg).resolve()
+            for arg in self.config.args
+            if "::" not in arg
+        ]
+        return all(
+            any(path == root or path in root.parents for path in named) for root in self._suite_roots()
+        )
+
+    def _narrower(self) -> str:
+        started, root = self.config.invocation_params.dir.resolve(), self.config.rootpath.resolve()
+        if self.config.args_source != pytest.Config.ArgsSource.INVOCATION_DIR:
+            return "tests were selected on the command line"
+        if root in started.parents:
+            where = started.relative_to(root).as_posix()
+            return f"pytest started in {where}, below the rootdir, and did not collect the tests elsewhere"
+        return f"pytest started in {started}, which does not hold the whole suite"
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         self._counts_summary(terminalreporter)
@@ -311,24 +371,29 @@ class LlmtapePlugin:
             self._unused_summary(terminalreporter)
 
     def _unused_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        usage, prune = self.usage, self.config.getoption("llmtape_prune")
-        if not usage.complete:
-            if prune or usage.used:
-                reason = "; ".join(usage.incomplete)
-                terminalreporter.write_line(f"llmtape: cannot tell which recordings are unused: {reason}")
+        """The unused recordings, or why they cannot be told; pruning is suggested only when they can."""
+        write_line, prune = terminalreporter.write_line, self.config.getoption("llmtape_prune")
+        verdict = self.usage.verdict()
+        if prune and not self.usage.passed:
+            write_line("llmtape: --llmtape-prune deleted nothing: the run did not pass")
             return
-        unused = usage.unused()
-        if prune and usage.passed:
-            terminalreporter.write_line(f"llmtape: pruned {delete(unused)} unused recordings")
-        elif prune:
-            terminalreporter.write_line("llmtape: --llmtape-prune deleted nothing: the run did not pass")
-        elif unused:
-            terminalreporter.write_line(f"llmtape: {len(unused)} unused recordings:")
-            for path in unused[:10]:
-                terminalreporter.write_line(f"  {shown(path)}")
-            if len(unused) > 10:
-                terminalreporter.write_line(f"  ... and {len(unused) - 10} more")
-            terminalreporter.write_line("llmtape: delete them with pytest --llmtape-prune, or llmtape prune")
+        if prune and (verdict.unused or not verdict.undecided):
+            write_line(f"llmtape: pruned {delete(verdict.unused)} unused recordings")
+        elif verdict.unused:
+            write_line(f"llmtape: {len(verdict.unused)} unused recordings:")
+            for path in verdict.unused[:10]:
+                write_line(f"  {shown(path)}")
+            if len(verdict.unused) > 10:
+                write_line(f"  ... and {len(verdict.unused) - 10} more")
+            write_line("llmtape: delete them with pytest --llmtape-prune, or llmtape prune")
+        if verdict.newer:
+            write_line(f"llmtape: kept {len(verdict.newer)} unused recordings modified since the run started")
+        if verdict.undecided and (prune or verdict.unused or self.usage.used):  # quiet when it used none
+            reasons, count = "; ".join(verdict.reasons), len(verdict.undecided)
+            if verdict.unused:
+                write_line(f"llmtape: cannot tell whether {count} other recordings are unused: {reasons}")
+            else:
+                write_line(f"llmtape: cannot tell which recordings are unused: {reasons}")
 
     def _counts_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         counts = self.totals
@@ -340,6 +405,14 @@ class LlmtapePlugin:
             terminalreporter.write_line(
                 "llmtape: run the failing tests again with --record to record the missing calls"
             )
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    return config.getoption(name, None)  # None when the plugin that adds it is not loaded
+
+
+def _overlap(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or path in root.parents or root in path.parents for root in roots)
 
 
 def _matching(project: Matching, options: dict[str, Any]) -> Matching:

@@ -6,19 +6,23 @@ for a stream) is freed as soon as its answer is built, instead of piling up for 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from llmtape.errors import RecordingError
+from llmtape.errors import RecordingError, shown
 from llmtape.format.recording import Recording, dumps, parse
 from llmtape.locks import KeyLock
 
 # A miss looks for the closest recording; in a huge directory it stops looking after this.
 CLOSEST_SEARCH_SECONDS = 2.0
 CLOSEST_SEARCH_FILES = 5000
+TEMP_SUFFIX = ".tmp"
+# A temporary file no writer holds is left over from an interrupted write; past this age it is deleted.
+LEFTOVER_SECONDS = 30.0
 
 
 class Store:
@@ -36,7 +40,7 @@ class Store:
         """The recording ``name``, or None when there is none."""
         try:
             return read(self.path(name))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # a directory under a regular file holds nothing
             return None
 
     def checked(self, name: str) -> bool:
@@ -47,30 +51,46 @@ class Store:
         self._checked.add(name)
 
     def save(self, name: str, recording: Recording) -> Path:
-        """Write a recording atomically: readers see the old file or the new one, never half."""
-        path = self.path(name)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=self.directory, prefix=f".{name[:16]}.", suffix=".tmp")
+        """Write a recording atomically: readers see the old file or the new one, never half. When the
+        system refuses the write (a full disk, a read-only directory), :class:`RecordingError` says so."""
+        path, content = self.path(name), dumps(recording)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.directory, prefix=f".{name[:16]}.", suffix=TEMP_SUFFIX)
+        except OSError as error:
+            raise not_written(path, error) from None
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(dumps(recording))
-            os.replace(temp, path)
-        except BaseException:
+                # Locked until it is in place, so that no clean-up takes it for a leftover meanwhile.
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                handle.write(content)
+                handle.flush()
+                os.replace(temp, path)
+        except BaseException as error:
             Path(temp).unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise not_written(path, error) from None
             raise
         self.mark_checked(name)
         return path
 
+    def leftovers(self) -> list[Path]:
+        """The temporary files that no writer holds: what writes cut off by a kill or a crash left behind."""
+        if not self.directory.is_dir():
+            return []
+        return [path for path in sorted(self.directory.glob(f".*{TEMP_SUFFIX}")) if _abandoned(path)]
+
+    def clean(self, min_age: float = LEFTOVER_SECONDS) -> list[Path]:
+        """Delete the leftovers older than ``min_age`` seconds (a writer holds its file from a moment after
+        creating it, so an old file nobody holds is nobody's); returns them."""
+        deadline = time.time() - min_age
+        return [
+            path for path in self.leftovers() if _modified(path) < deadline and _abandoned(path, delete=True)
+        ]
+
     def lock(self, name: str) -> KeyLock:
         """The (not yet taken) lock that keeps parallel workers from recording ``name`` twice."""
         return KeyLock(self.directory, name)
-
-    def modified(self, name: str) -> float:
-        """When the recording ``name`` was last written (0 when it does not exist)."""
-        try:
-            return self.path(name).stat().st_mtime
-        except FileNotFoundError:
-            return 0.0
 
     def each(self, limit_seconds: float | None = None) -> Iterator[tuple[Path, Recording | RecordingError]]:
         """Every recording file, parsed, or the error that says why it could not be; with
@@ -88,15 +108,52 @@ class Store:
 
 
 def read(path: Path) -> Recording:
-    """One recording file through the format's parser; FileNotFoundError when it is not there."""
+    """One recording file through the format's parser; FileNotFoundError (or NotADirectoryError, for a path
+    under a regular file) when it is not there."""
     try:
         content = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise
     except OSError as error:
         raise unreadable(path, error) from None
     return parse(content, path)
 
 
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
+def _abandoned(path: Path, *, delete: bool = False) -> bool:
+    """True when no process holds ``path``'s lock (as :meth:`Store.save` does while it writes); with
+    ``delete``, the file is deleted while the lock is held, so no writer can take it meanwhile."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:  # gone meanwhile, or another user's
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    try:
+        if delete:
+            path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
+
+
 def unreadable(path: Path, error: OSError) -> RecordingError:
     return RecordingError(f"llmtape: cannot read the recording ({error})", path=path)
+
+
+def not_written(path: Path, error: OSError) -> RecordingError:
+    return RecordingError(
+        f"llmtape: could not write the recording into {shown(path.parent)} "
+        f"({type(error).__name__}: {error}); the call was answered, but nothing was saved\n"
+        "  fix: make room on its disk or make it writable, or record into another directory (--llmtape-dir)",
+        path=path,
+    )

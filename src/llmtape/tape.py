@@ -17,10 +17,12 @@ import httpx
 from llmtape.config import Endpoints, Mode, resolve_mode
 from llmtape.context import Occurrences, Options, Run, activated
 from llmtape.errors import LlmtapeError, MissingRecording, RecordingError, shown
+from llmtape.format.recording import scrub_url
 from llmtape.incoming import Incoming, key_of
 from llmtape.keys import file_name
-from llmtape.secrets import environment_secrets, redact
+from llmtape.secrets import environment_secrets, masked, redact
 from llmtape.store import Store
+from llmtape.usage import noted
 
 
 class Outcome(enum.StrEnum):
@@ -71,7 +73,8 @@ class Tape:
         # What the environment holds now: a test may set its key after the tape began.
         secrets = environment_secrets(os.environ)
         # Keyed as stored: a key in the URL path is redacted in the endpoint too, so the recording replays.
-        url, endpoint = redact(str(request.url), secrets), redact(request.url.path, secrets)
+        # Messages show the URL too, so it is kept without its credential query parameters.
+        url, endpoint = scrub_url(redact(str(request.url), secrets)), redact(request.url.path, secrets)
         body, key = key_of(request, url, endpoint, secrets, self.options.matching, self.options.test_id)
         occurrence = self._occurrences.next(key)
         return Incoming(
@@ -109,7 +112,7 @@ class Tape:
         fix = (
             f"\n  to record it again: {self.options.rewrite_fix}" if isinstance(error, RecordingError) else ""
         )
-        message = f"{error}{fix}"
+        message = masked(f"{error}{fix}")  # shown in the terminal, reports and the client's exception
         if incoming is not None:
             self.log(incoming, Outcome.FAILED, message)
             return message
@@ -117,8 +120,8 @@ class Tape:
         self._append(
             Call(
                 method=request.method,
-                url=redact(str(request.url), environment_secrets(os.environ)),
-                endpoint=request.url.path,
+                url=masked(str(request.url)),
+                endpoint=masked(request.url.path),
                 model=None,
                 key="",
                 path=Path(getattr(error, "path", "") or self.store.directory),
@@ -209,6 +212,9 @@ def tape(
             yield current.view
         finally:
             current.finish()
+            current.run.tidy()
+            current.run.forget()
+            noted(current.run.used)  # a pytest session running here must not judge them unused
     problems = current.problems()
     if strict and problems:
         first = problems[0]
@@ -217,4 +223,6 @@ def tape(
 
 def report(problems: list[Call]) -> str:
     """One message for all the calls that went wrong, each with its full explanation."""
-    return "\n\n".join(call.error or f"llmtape: {call.outcome} {call.method} {call.url}" for call in problems)
+    return masked(
+        "\n\n".join(call.error or f"llmtape: {call.outcome} {call.method} {call.url}" for call in problems)
+    )

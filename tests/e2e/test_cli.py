@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from llmtape.cli import main
+from llmtape.format.recording import StoredResponse, new_recording, new_request
 from llmtape.keys import request_key
+from llmtape.store import Store
 from tests.conftest import ROOT
 
 LLAMA_STACK = ROOT / "tests" / "data" / "llama-stack-recordings"
@@ -130,27 +134,83 @@ def test_rehash_follows_new_matching_settings(project: Path, capsys: pytest.Capt
     assert run(capsys, "rehash")[1][-1] == "llmtape: re-keyed 0 recordings, 0 collisions"
 
 
+def usage_record(project: Path, used: list[str], started: float, **fields: object) -> Path:
+    """Write the usage record of a whole, passing run that started at ``started`` and used ``used``."""
+    usage = project / ".pytest_cache" / "v" / "llmtape" / "usage"
+    usage.parent.mkdir(parents=True, exist_ok=True)
+    directory = str((project / "cassettes").resolve())
+    record = {"llmtape_usage": 2, "started": started, "passed": True, "narrowed": [], "gaps": {}}
+    # "complete" is what an older llmtape read: the record is one it would have trusted too.
+    record |= {"complete": True, "directories": {directory: used}, "used": {directory: used}}
+    record |= {"ran": [], "not_run": {}, **fields}
+    usage.write_text(json.dumps(record))
+    return usage
+
+
 def test_prune_uses_the_last_complete_run(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "prune")[1][-1].startswith("llmtape: no test run recorded in")
-    usage = project / ".pytest_cache" / "v" / "llmtape" / "usage"
-    usage.parent.mkdir(parents=True)
     first, second = keys(project)
-    directory = str((project / "cassettes").resolve())
-    usage.write_text(
-        json.dumps({"complete": True, "passed": True, "directories": {directory: [f"{first}.json"]}})
-    )
+    usage = usage_record(project, [f"{first}.json"], time.time() + 1)
     _, lines = run(capsys, "prune")
     assert lines[-1] == "llmtape: 1 unused recordings; delete them with llmtape prune --yes"
     assert keys(project) == [first, second]
     _, lines = run(capsys, "prune", "--yes")
     assert lines[-1] == "llmtape: deleted 1 unused recordings"
     assert keys(project) == [first]
-    usage.write_text(
-        json.dumps({"complete": False, "why_incomplete": ["3 tests were deselected"], "passed": True})
-    )
+    usage_record(project, [], time.time() + 1, narrowed=["tests were selected on the command line"])
     assert run(capsys, "prune")[1][-1] == (
-        "llmtape: the last test run cannot tell which recordings are unused: 3 tests were deselected"
+        "llmtape: the test run cannot tell which recordings are unused: "
+        "tests were selected on the command line"
     )
+    usage.write_text(json.dumps({"complete": True, "passed": True, "directories": {}}))
+    assert run(capsys, "prune")[1][-1].endswith("was written by an older llmtape; run the test suite again")
+
+
+def test_prune_refuses_a_record_older_than_a_recording(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a record of a run that used the first recording, and a second one added after it (a git pull)
+    first, second = keys(project)
+    started = time.time() - 60
+    usage_record(project, [f"{first}.json"], started)
+    os.utime(project / "cassettes" / f"{first}.json", (started - 60, started - 60))
+    # When prune is asked to delete what the run did not use
+    code, lines = run(capsys, "prune", "--yes")
+    # Then it refuses, names the newer recording, and deletes nothing
+    assert code == 2
+    assert lines[0] == (
+        "llmtape: the test run recorded in .pytest_cache/v/llmtape/usage is older than 1 of the recordings "
+        "it did not use; a recording newer than the run is never deleted:"
+    )
+    assert lines[1] == f"  cassettes/{second}.json"
+    assert lines[-1] == "llmtape: run the test suite again, then prune"
+    assert keys(project) == [first, second]
+
+
+def test_a_dry_run_counts_collisions_as_the_rehash_does(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given two recordings that differ only in body.user, a field the project now ignores
+    store = Store(project / "cassettes")
+    response: StoredResponse = {
+        "status": 200,
+        "headers": {"content-type": "application/json"},
+        "is_streaming": False,
+        "body": {"__type__": "json", "__data__": {}},
+    }
+    for user in ("a", "b"):
+        body = {"model": "m", "messages": [], "user": user}
+        request = new_request("POST", "http://h/v1/chat/completions", "/v1/chat/completions", {}, body)
+        store.save(request_key("POST", "/v1/chat/completions", body), new_recording(request, response))
+    (project / "pytest.ini").write_text("[pytest]\nllmtape_dir = cassettes\nllmtape_ignore = body.user\n")
+    # When rehash runs, first dry, then for real
+    _, dry = run(capsys, "rehash", "--dry-run")
+    _, real = run(capsys, "rehash")
+    # Then both say the same: one moves, the other would land on it and stays
+    assert dry[-1] == "llmtape: would re-key 1 recordings, 1 collisions"
+    assert real[-1] == "llmtape: re-keyed 1 recordings, 1 collisions"
+    assert dry[:-1] == real[:-1]
+    assert len(keys(project)) == 4
 
 
 def test_prefixes_must_be_unique_and_exist(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

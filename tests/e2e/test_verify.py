@@ -10,6 +10,7 @@ import pytest
 
 from llmtape.cli import main
 from tests.conftest import ROOT
+from tests.fake_credentials import credentials
 
 
 @pytest.fixture
@@ -63,7 +64,8 @@ def test_each_problem_is_one_line_naming_the_file(copied: Path, capsys: pytest.C
 
 def test_a_secret_looking_value_is_a_problem(copied: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = sorted(copied.glob("*.json"))[0]
-    path.write_text(path.read_text().replace('"model"', '"api_key": "sk-proj-' + "k" * 30 + '", "model"', 1))
+    key = credentials()["OpenAI key"]
+    path.write_text(path.read_text().replace('"model"', f'"api_key": "{key}", "model"', 1))
     code, lines = run(copied, capsys, "--no-schema")
     assert code == 1
     assert f"{path}: secret-looking value: OpenAI key sk-pro…; remove it and record again" in lines
@@ -82,3 +84,18 @@ def test_an_unknown_type_is_a_problem(copied: Path, capsys: pytest.CaptureFixtur
         and "unknown __type__ 'os.system' (only the type map's names replay)" in line
         for line in lines
     )
+
+
+def test_a_temp_file_left_by_an_interrupted_write_is_reported(
+    copied: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given what a run killed while it wrote a recording leaves
+    (copied / ".0123456789abcdef.k2j3h4.tmp").write_bytes(b'{"request": {"meth')
+    # Then verify names it, says what it is and how to fix it, and fails
+    code, lines = run(copied, capsys, "--no-schema")
+    assert code == 1
+    assert lines[0] == (
+        f"{copied / '.0123456789abcdef.k2j3h4.tmp'}: a temporary file left by an interrupted write, not a "
+        "recording; delete it (the next pytest run that records into this directory deletes it too)"
+    )
+    assert lines[-1].endswith(": 1 with problems (1 in all)")

@@ -46,6 +46,7 @@ def test_ini_settings_make_a_volatile_request_replay(project: Project) -> None:
             ["at \\d+", "at <time>"],
         ],
         "normalizer": None,
+        "marker": None,  # the project's settings alone
     }
 
 

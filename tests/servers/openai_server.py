@@ -10,7 +10,10 @@ Test hooks, by request header: ``x-test-status: N`` answers with that error stat
 ``x-test-break-after: N`` drops the connection after N events of a stream; ``x-test-encoding: gzip|br``
 compresses a whole answer; ``x-test-size: N`` makes a whole chat answer N characters long;
 ``x-test-fail-first: N`` answers the first request with a given body with status N (and
-``retry-after: 0``), later ones normally; ``x-test-hold`` pauses a stream (see Handler).
+``retry-after: 0``), later ones normally; ``x-test-hold`` pauses a stream (see Handler);
+``x-test-raw: BASE64`` answers with exactly those bytes, typed ``x-test-raw-type`` (a stream type is
+sent in pieces of 3 bytes). A request body compressed with gzip, deflate or br (``content-encoding``)
+is decoded first.
 A POST to ``/moved/<path>`` is redirected (307) to ``/<path>``.
 
     python -m tests.servers.openai_server [--port N] [--tls CERT KEY]   # prints "PORT <n>" once listening
@@ -19,6 +22,7 @@ A POST to ``/moved/<path>`` is redirected (307) to ``/<path>``.
 from __future__ import annotations
 
 import argparse
+import base64
 import gzip
 import json
 import ssl
@@ -26,6 +30,7 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -157,6 +162,13 @@ def completion(body: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _decoded(raw: bytes, encoding: str) -> bytes:
+    decoders = {"gzip": gzip.decompress, "deflate": zlib.decompress, "br": brotli.decompress}
+    for coding in reversed([c.strip() for c in encoding.split(",") if c.strip()]):
+        raw = decoders[coding](raw)
+    return raw
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     served = 0
@@ -195,7 +207,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         Handler.served += 1
         raw = self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}"
-        body = json.loads(raw)
+        body = json.loads(_decoded(raw, self.headers.get("content-encoding", "")))
+        if "x-test-raw" in self.headers:
+            return self._raw(base64.b64decode(self.headers["x-test-raw"]), self.headers["x-test-raw-type"])
         route = self.route
         if route.startswith("/moved/"):
             return self._json(307, {}, {"location": route.removeprefix("/moved")})
@@ -340,6 +354,16 @@ class Handler(BaseHTTPRequestHandler):
         for piece in pieces:
             self._write_chunk(piece)
         self._write_chunk(b"")
+
+    def _raw(self, data: bytes, content_type: str) -> None:
+        if content_type.startswith("text/event-stream") or "ndjson" in content_type:
+            # Small pieces, so a multi-byte character or a line end arrives cut in two.
+            return self._send_stream(content_type, [data[i : i + 3] for i in range(0, len(data), 3)])
+        self.send_response(200)
+        self.send_header("content-type", content_type)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")

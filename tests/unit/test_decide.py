@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 
 import httpx
@@ -9,8 +12,8 @@ import pytest
 
 from llmtape.config import Mode
 from llmtape.context import Options, Run
-from llmtape.decide import Fail, Forward, Miss, Record, Replay, decide
-from llmtape.format.recording import new_recording, new_request
+from llmtape.decide import Fail, Forward, Miss, Record, Replay, decide, recheck
+from llmtape.format.recording import StoredResponse, new_recording, new_request
 from llmtape.incoming import Incoming
 from llmtape.keys import file_name, request_key
 from llmtape.store import Store
@@ -67,6 +70,33 @@ def test_rewrite_mode_replays_what_this_run_wrote(tmp_path: Path) -> None:
     run = Run()
     run.saved(save(tmp_path))
     assert isinstance(decided(Mode.REWRITE, tmp_path, run), Replay)
+
+
+def test_rewrite_mode_records_over_a_file_whose_modification_time_lies_in_the_future(tmp_path: Path) -> None:
+    # Given a recording of an earlier run, touched with a time ahead of this run's clock
+    path = save(tmp_path)
+    os.utime(path, (time.time() + 3600, time.time() + 3600))
+    run = Run()
+    # When it is checked again under the lock, it is not this run's: it must be recorded
+    assert decided(Mode.REWRITE, tmp_path, run) == Record()
+    assert recheck(incoming(tmp_path), Options(mode=Mode.REWRITE, directory=tmp_path), run) is None
+
+
+def test_rewrite_mode_replays_what_another_worker_of_the_same_run_wrote(tmp_path: Path) -> None:
+    # Given a recording written by a parallel worker of this run (same run id, another process)
+    request = new_request("POST", URL, "/v1/chat/completions", {}, BODY)
+    response: StoredResponse = {"status": 200, "headers": {}, "is_streaming": False, "body": None}
+    path = Store(tmp_path).save(incoming(tmp_path).key, new_recording(request, response))
+    writer = Run("run-1")
+    writer.saved(path)
+    options = Options(mode=Mode.REWRITE, directory=tmp_path)
+    # Then this worker replays it, and a worker of another run does not
+    assert isinstance(recheck(incoming(tmp_path), options, Run("run-1")), Replay)
+    assert recheck(incoming(tmp_path), options, Run("run-2")) is None
+    # and once the run is over, nothing of it remains to be mistaken for this one
+    writer.forget()
+    assert recheck(incoming(tmp_path), options, Run("run-1")) is None
+    assert "run" not in json.loads(path.read_text())["llmtape"]  # the file stays as recorded
 
 
 @pytest.mark.parametrize("mode", [Mode.REPLAY, Mode.RECORD])

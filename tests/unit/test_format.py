@@ -43,6 +43,16 @@ def test_a_recording_llmtape_writes_parses_back_unchanged() -> None:
         (lambda d: d["response"].update(body={"a": 1}), "is streamed but its response.body is not a list"),
         (lambda d: d["response"]["body"][0].update(__type__="os.system"), "of unknown __type__ 'os.system'"),
         (lambda d: d["response"]["body"][0].update(__event__=3), "whose __event__ is not a string"),
+        (lambda d: d["response"]["body"][1].update(__id__=7), "whose __id__ is not a string"),
+        (lambda d: d["response"]["body"][0].update(__retry__=None), "whose __retry__ is not a string"),
+        (
+            lambda d: d["response"]["body"][1].update(__type__="bytes", __data__="caf\u00e9 \u2713"),
+            "has response.body[1] of type bytes whose __data__ is not text of one character per byte",
+        ),
+        (
+            lambda d: d["response"].update(is_streaming=False, body={"__type__": "bytes", "__data__": [1]}),
+            "has response.body of type bytes whose __data__ is not text of one character per byte",
+        ),
         (lambda d: d["request"].pop("endpoint"), "lacks request.endpoint"),
         (lambda d: d.pop("response"), "has no 'response' object"),
         (lambda d: d.pop("llmtape"), "has no valid llmtape.format (found None; expected 1)"),
@@ -88,3 +98,13 @@ def test_what_is_not_a_json_object_is_refused(content: bytes) -> None:
 def test_ill_typed_matching_settings_are_refused_before_anything_trusts_them(matching: object) -> None:
     with pytest.raises(RecordingError, match=r"has an llmtape.matching that is not"):
         parse(damaged(lambda d: d["llmtape"].update(matching=matching)), "r.json")
+
+
+def test_bytes_and_every_sse_field_parse_back_unchanged() -> None:
+    chunks = [
+        {"__type__": "bytes", "__data__": "caf\u00e9", "__id__": "1", "__retry__": "3000"},
+        {"__type__": "text", "__data__": "[DONE]", "__event__": "end", "__id__": "2"},
+    ]
+    recording = copy.deepcopy(STREAMED)
+    recording["response"]["body"] = chunks
+    assert parse(dumps(recording), "r.json") == recording

@@ -57,6 +57,8 @@ def test_placeholders_and_the_hook_change_what_the_key_sees() -> None:
         "ignore": [],
         "placeholders": [],
         "normalizer": "tests.unit.test_matching:upper_model",
+        # what the marker added, apart, for llmtape rehash
+        "marker": {"ignore": [], "placeholders": [], "normalizer": "tests.unit.test_matching:upper_model"},
     }
     assert Matching.configured(normalizer="tests.unit.test_matching:upper_model").apply(BODY)["model"] == "M"
 

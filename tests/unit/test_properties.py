@@ -1,4 +1,5 @@
-"""Properties: the SSE codec round-trips any events; the key ignores key order and float spelling only."""
+"""Properties: the SSE codec round-trips any events (every field, any bytes); the key ignores key order and
+float spelling only."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from llmtape.keys import canonical_json, normalize, request_key
 # (which SSE itself cannot carry: CR and CRLF are line ends).
 text_characters = st.characters(blacklist_characters="\r\n:", blacklist_categories=("Cs",))
 names = st.none() | st.text(text_characters, min_size=1).map(str.strip).filter(bool)
-data = st.text(st.characters(blacklist_characters="\r", blacklist_categories=("Cs",)))
-events = st.lists(st.builds(Event, data=data, event=names), max_size=20)
+# Data is also any bytes (but CR), UTF-8 or not, as the decoder carries them: undecodable bytes as surrogates.
+raw_data = (
+    st.binary().filter(lambda raw: b"\r" not in raw).map(lambda raw: raw.decode("utf-8", "surrogateescape"))
+)
+data = st.text(st.characters(blacklist_characters="\r", blacklist_categories=("Cs",))) | raw_data
+events = st.lists(st.builds(Event, data=data, event=names, id=names, retry=names), max_size=20)
 
 
 @given(events, st.integers(min_value=1, max_value=50))

@@ -25,7 +25,7 @@ EXPECTED = [
     Event(data='{"a": 1}', event="message_start"),
     Event(data="first line\nsecond line"),
     Event(data="no-space"),
-    Event(data="[DONE]"),
+    Event(data="[DONE]", id="7", retry="100"),
 ]
 
 
@@ -74,3 +74,30 @@ def test_encode_is_the_openai_wire_format() -> None:
     assert encode(Event(data='{"x":1}')) == b'data: {"x":1}\n\n'
     assert encode(Event(data="[DONE]")) == b"data: [DONE]\n\n"
     assert encode(Event(data="{}", event="message_stop")) == b"event: message_stop\ndata: {}\n\n"
+
+
+def test_id_and_retry_are_kept_on_their_event() -> None:
+    assert decode([b"id: 1\nretry: 3000\nevent: delta\ndata: x\n\ndata: y\n\n"]) == [
+        Event(data="x", event="delta", id="1", retry="3000"),
+        Event(data="y"),
+    ]
+
+
+def test_id_and_retry_of_a_block_without_data_wait_for_the_next_event() -> None:
+    # The rules dispatch nothing for such a block; its id (and retry) hold for the event that follows.
+    assert decode([b"retry: 10\n\nevent: ping\nid: 4\n\ndata: x\n\n"]) == [
+        Event(data="x", id="4", retry="10")
+    ]
+
+
+def test_bytes_that_are_not_utf8_are_carried_and_encoded_back_unchanged() -> None:
+    raw = b"data: caf\xe9 \xff\n\n"
+    (event,) = decode([raw[:9], raw[9:]])
+    assert event.data == "caf\udce9 \udcff"
+    assert encode(event) == raw
+
+
+def test_every_field_is_encoded() -> None:
+    event = Event(data="{}", event="delta", id="7", retry="3000")
+    assert encode(event) == b"event: delta\nid: 7\nretry: 3000\ndata: {}\n\n"
+    assert decode([encode(event)]) == [event]

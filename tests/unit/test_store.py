@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +66,55 @@ def test_each_reads_every_file_and_names_the_broken_ones(tmp_path: Path) -> None
     found = dict(store.each())
     assert found[tmp_path / "a.json"] == RECORDING
     assert isinstance(found[tmp_path / "broken.json"], RecordingError)
+
+
+def test_a_directory_that_cannot_be_made_fails_with_the_directory_the_os_error_and_the_fix(
+    tmp_path: Path,
+) -> None:
+    # A path under a regular file: as unwritable as a read-only directory, even for root
+    (tmp_path / "blocker").write_text("")
+    store = Store(tmp_path / "blocker" / "recordings")
+    with pytest.raises(RecordingError) as raised:
+        store.save("abc", RECORDING)
+    message = str(raised.value)
+    assert f"could not write the recording into {tmp_path / 'blocker' / 'recordings'}" in message
+    assert "NotADirectoryError: [Errno 20] Not a directory" in message
+    assert "fix: make room on its disk or make it writable" in message
+    assert message.endswith(f"file: {tmp_path / 'blocker' / 'recordings' / 'abc.json'}")
+
+
+def test_a_full_disk_fails_the_write_keeps_the_old_file_and_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path)
+    store.save("abc", RECORDING)
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(RecordingError) as raised:
+        store.save("abc", {**RECORDING, "test_id": "new"})
+    assert "OSError: [Errno 28] No space left on device" in str(raised.value)
+    assert Store(tmp_path).load("abc") == RECORDING
+    assert [p.name for p in tmp_path.iterdir()] == ["abc.json"]
+
+
+def leftover(directory: Path, name: str, age: float) -> Path:
+    path = directory / f".{name}.k2j3h4.tmp"
+    path.write_bytes(b'{"request": ')
+    os.utime(path, (time.time() - age, time.time() - age))
+    return path
+
+
+def test_temp_files_that_no_writer_holds_are_leftovers_and_old_ones_are_cleaned(tmp_path: Path) -> None:
+    # Given what a killed run left (an old temp file), a write cut off a moment ago, and a write under way
+    store = Store(tmp_path)
+    store.save("abc", RECORDING)
+    killed, just_now, writing = (leftover(tmp_path, n, a) for n, a in (("a", 3600), ("b", 1), ("c", 3600)))
+    with open(writing, "rb+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # as Store.save holds it until the file is in place
+        # Then the two nobody writes are leftovers; only the old one is cleaned; the write under way is kept
+        assert store.leftovers() == [killed, just_now]
+        assert store.clean() == [killed]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".b.k2j3h4.tmp", ".c.k2j3h4.tmp", "abc.json"]

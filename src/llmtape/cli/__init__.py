@@ -2,6 +2,7 @@
 
 llmtape import --from llama-stack|vcr SRC... [--dir DIR] [--scope shared|test]
 llmtape verify [--dir DIR] [--no-schema]
+llmtape prune [--yes] [--usage FILE]; llmtape usage combine FILES... [--output FILE]
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ from llmtape.cli.commands import (
     diff_lines,
     explain_lines,
     list_rows,
-    prune_lines,
-    rehash_lines,
     request_of,
     resolve,
     show_lines,
 )
 from llmtape.cli.importers import Imported, from_llama_stack, from_vcr
 from llmtape.cli.project import find
-from llmtape.cli.verify import problems
+from llmtape.cli.upkeep import combine_lines, prune_lines, rehash_lines
+from llmtape.cli.verify import leftover_lines, problems
 from llmtape.config import Endpoints
 from llmtape.errors import LlmtapeError
 from llmtape.keys import file_name
+from llmtape.secrets import masked
 from llmtape.store import Store
 from llmtape.usage import CACHE_FILE
 
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
     except LlmtapeError as error:
-        print(error, file=sys.stderr)
+        print(masked(str(error)), file=sys.stderr)
         return 2
     return result
 
@@ -77,10 +78,22 @@ def _parser() -> argparse.ArgumentParser:
     prune = command("prune", _prune, "delete the recordings the last complete test run did not use")
     prune.add_argument("--yes", action="store_true", help="delete (without it: only list)")
     prune.add_argument(
-        "--usage", type=Path, default=project.root / CACHE_FILE, help="pytest's record of the run"
+        "--usage",
+        type=Path,
+        default=project.root / CACHE_FILE,
+        help="the usage record: pytest's, or llmtape usage combine's (default: %(default)s)",
     )
+    usage = commands.add_parser("usage", help="merge the usage records of shards of a split test suite")
+    combining = usage.add_subparsers(required=True, metavar="ACTION").add_parser(
+        "combine", help="merge shards' usage records (files or directories of them) for llmtape prune"
+    )
+    combining.add_argument("sources", nargs="+", type=Path, metavar="FILES", help="records, or directories")
+    combining.add_argument(
+        "--output", type=Path, help=f"where to write the union (default: {CACHE_FILE}, which prune reads)"
+    )
+    combining.set_defaults(run=_combine, project=project)
     rehash = command(
-        "rehash", _rehash, "re-key every recording under the project's current matching settings"
+        "rehash", _rehash, "re-key every recording under the matching settings its own test uses now"
     )
     rehash.add_argument("--dry-run", action="store_true", help="only say what would change")
     importer = command("import", _import, "convert llama-stack recordings or vcrpy cassettes")
@@ -94,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _print(lines: list[str]) -> int:
     for line in lines:
-        print(line)
+        print(masked(line))  # whatever a recording holds, what is printed holds no credential
     return 0
 
 
@@ -117,7 +130,11 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    return _print(prune_lines(args.dir, args.usage, args.yes))
+    return _print(prune_lines(args.dir, args.usage, args.yes, args.project.root.resolve()))
+
+
+def _combine(args: argparse.Namespace) -> int:
+    return _print(combine_lines(args.sources, args.output, args.project.root.resolve()))
 
 
 def _rehash(args: argparse.Namespace) -> int:
@@ -177,8 +194,9 @@ def _verify(args: argparse.Namespace) -> int:
     found = [
         f"{path}: {line}" for path in files for line in problems(path, schema=args.schema, project=matching)
     ]
+    found[:0] = leftover_lines(Store(args.dir))
     for line in found:
-        print(line)
+        print(masked(line))
     broken = len({line.split(": ", 1)[0] for line in found})
     print(
         f"llmtape: verified {len(files)} recordings in {args.dir}: "

@@ -1,4 +1,4 @@
-"""The inspection commands of the ``llmtape`` tool: list, show, diff, explain, prune, rehash."""
+"""The inspection commands of the ``llmtape`` tool: list, show, diff, explain."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from llmtape.format.assemble import Reply, messages, payloads, reply, tools
 from llmtape.format.recording import Recording, StoredResponse
 from llmtape.jsondiff import json_diff
 from llmtape.keys import canonical_json, key_material, request_key, url_query
-from llmtape.matching import Matching, recording_key
+from llmtape.matching import Matching
+from llmtape.secrets import masked, masked_value
 from llmtape.store import Store, read, unreadable
-from llmtape.usage import Usage, delete
 
 
 def resolve(directory: Path, target: str) -> Path:
@@ -71,7 +71,7 @@ def summary(recording: Recording) -> list[str]:
     preview = (
         answer.error or answer.text or "; ".join(f"-> {c.name}({c.arguments})" for c in answer.tool_calls)
     )
-    preview = " ".join(preview.split())
+    preview = " ".join(masked(preview).split())  # masked before it is cut short
     return [
         request.get("endpoint", ""),
         str(request.get("model") or "-"),
@@ -95,7 +95,7 @@ def list_rows(directory: Path, endpoint: str | None, model: str | None, text: st
 
 
 def show_lines(path: Path) -> list[str]:
-    recording = load(path)
+    recording = masked_value(load(path))  # what is printed holds no credential
     request = recording["request"]
     lines = [shown(path), f"{request.get('method')} {request.get('url')}  model {request.get('model')!r}"]
     if recording.get("test_id"):
@@ -133,7 +133,7 @@ def _block(label: str, text: str) -> list[str]:
 
 
 def diff_lines(a: Path, b: Path) -> list[str]:
-    left, right = load(a), load(b)
+    left, right = masked_value(load(a)), masked_value(load(b))  # what is printed holds no credential
     fields = ("method", "endpoint", "body")
     old = {f: left["request"].get(f) for f in fields}
     new = {f: right["request"].get(f) for f in fields}
@@ -160,7 +160,8 @@ def explain_lines(
 ) -> list[str]:
     method, endpoint, body = request.get("method", "POST"), request.get("endpoint", ""), request.get("body")
     query = url_query(str(request.get("url", ""))) if body is None else ()
-    material = canonical_json(key_material(method, endpoint, matching.apply(body), test_id, query))
+    shown_body = masked_value(matching.apply(body))  # what is printed holds no credential
+    material = canonical_json(key_material(method, endpoint, shown_body, test_id, query))
     key = request_key(method, endpoint, matching.apply(body), test_id, query)
     where = Store(directory).path(key)
     return [
@@ -183,46 +184,3 @@ def request_of(path: Path, method: str | None, endpoint: str | None) -> tuple[di
             f"llmtape: {path} holds a bare body; say where it goes with --endpoint /v1/chat/completions"
         )
     return {"method": method or "POST", "endpoint": endpoint, "body": data}, None
-
-
-def prune_lines(directory: Path, usage_file: Path, really: bool) -> list[str]:
-    if not usage_file.is_file():
-        raise LlmtapeError(
-            f"llmtape: no test run recorded in {usage_file}; run the whole suite with pytest first"
-        )
-    usage = Usage.from_json(orjson.loads(usage_file.read_bytes()))
-    if not usage.complete or not usage.passed:
-        reason = "; ".join(usage.incomplete) if not usage.complete else "it did not pass"
-        raise LlmtapeError(f"llmtape: the last test run cannot tell which recordings are unused: {reason}")
-    unused = [p for p in usage.unused() if p.parent.resolve() == directory.resolve()]
-    lines = [f"  {p}" for p in unused]
-    if really:
-        return [*lines, f"llmtape: deleted {delete(unused)} unused recordings"]
-    return [*lines, f"llmtape: {len(unused)} unused recordings; delete them with llmtape prune --yes"]
-
-
-def rehash_lines(directory: Path, matching: Matching, dry_run: bool) -> list[str]:
-    lines, moved, collided = [], 0, 0
-    store = Store(directory)
-    for path, recording in recordings(directory):
-        key = recording_key(recording, matching)
-        _, dot, occurrence = path.name.removesuffix(".json").partition(".")
-        name = key + dot + occurrence
-        recording["llmtape"].pop("matching", None)
-        if not matching.strict:
-            recording["llmtape"]["matching"] = matching.stored()
-        if path.name == f"{name}.json":
-            if not dry_run:
-                store.save(name, recording)
-            continue
-        if store.path(name).exists():
-            collided += 1
-            lines.append(f"  collision: {path.name} would become {name}.json, which exists; both kept")
-            continue
-        moved += 1
-        lines.append(f"  {path.name} -> {name}.json")
-        if not dry_run:
-            store.save(name, recording)
-            path.unlink()
-    verb = "would re-key" if dry_run else "re-keyed"
-    return [*lines, f"llmtape: {verb} {moved} recordings, {collided} collisions"]

@@ -114,7 +114,8 @@ def _vcr_interaction(
     stored = {
         "status": int(response["status"]["code"]),
         "headers": keep_headers(headers, RESPONSE_HEADERS),
-        **_vcr_body(content.decode("utf-8"), headers, endpoint),
+        # Bytes that are not UTF-8 travel as surrogates and are stored as they came (see chunks.typed).
+        **_vcr_body(content.decode("utf-8", errors="surrogateescape"), headers, endpoint),
     }
     req = new_request(method, url, endpoint, {"content-type": "application/json"}, body)
     recording = new_recording(req, stored)  # type: ignore[arg-type]
@@ -124,14 +125,17 @@ def _vcr_interaction(
 def _vcr_body(text: str, headers: dict[str, str], endpoint: str) -> dict[str, Any]:
     if headers.get("content-type", "").startswith(SSE):
         events = Decoder()
-        found = [*events.feed(text.encode()), *events.close()]
+        found = [*events.feed(text.encode("utf-8", errors="surrogateescape")), *events.close()]
         chunks = [typed_chunk(event, endpoint) for event in found if event.data != "[DONE]"]
         return {"is_streaming": True, "body": chunks, "sse_done": len(chunks) < len(found)}
     if is_ndjson(headers):
         lines = LineDecoder()
         return {
             "is_streaming": True,
-            "body": [typed(line, endpoint) for line in [*lines.feed(text.encode()), *lines.close()]],
+            "body": [
+                typed(line, endpoint)
+                for line in [*lines.feed(text.encode("utf-8", errors="surrogateescape")), *lines.close()]
+            ],
         }
     return {"is_streaming": False, "body": typed(text, endpoint) if text else None}
 

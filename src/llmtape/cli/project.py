@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +32,21 @@ class Project:
         return self.root / str(self.options.get("llmtape_dir") or "recordings")
 
     def matching(self) -> Matching:
+        """The project's matching settings, its normalizer imported as pytest would import it."""
+        self.importable()
         return Matching.configured(
             _lines(self.options.get("llmtape_ignore")),
             _lines(self.options.get("llmtape_placeholders")),
             self.options.get("llmtape_normalizer") or None,
         )
+
+    def importable(self) -> None:
+        """Put the project's code first on ``sys.path`` as pytest does: the rootdir, then the ``pythonpath``
+        ini entries (relative to it). A console script's own ``sys.path`` holds neither."""
+        folders = [self.root, *(self.root / entry for entry in _paths(self.options.get("pythonpath")))]
+        for folder in reversed(folders):
+            if str(folder) not in sys.path:
+                sys.path.insert(0, str(folder))
 
 
 def find(start: Path) -> Project:
@@ -58,6 +69,13 @@ def _read(path: Path, section: str | None) -> dict[str, Any] | None:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(path, encoding="utf-8")
     return dict(parser[section]) if parser.has_section(section) else None
+
+
+def _paths(value: Any) -> list[str]:
+    """A ``paths`` ini value: a TOML list, or whitespace-separated in an ini file."""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return str(value or "").split()
 
 
 def _lines(value: Any) -> list[str]:

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from llmtape.errors import RecordingError
+from llmtape.cli.upkeep import own_matching
+from llmtape.errors import LlmtapeError, RecordingError
 from llmtape.format.recording import Recording, parse
 from llmtape.format.typemap import sdk_class
 from llmtape.matching import Matching, recording_key, stored_matching
-from llmtape.secrets import credential_shapes
+from llmtape.secrets import recording_shapes
+from llmtape.store import Store
 
 
 def problems(path: Path, *, schema: bool = True, project: Matching | None = None) -> Iterator[str]:
@@ -25,7 +27,7 @@ def problems(path: Path, *, schema: bool = True, project: Matching | None = None
     except RecordingError as error:
         yield str(error).splitlines()[0].removeprefix("llmtape: ")
         return
-    for secret in credential_shapes(content.decode("utf-8", errors="replace")):
+    for secret in recording_shapes(recording):
         yield f"secret-looking value: {secret}; remove it and record again"
     yield from _name(path, recording, project or Matching())
     if not schema:
@@ -40,6 +42,15 @@ def problems(path: Path, *, schema: bool = True, project: Matching | None = None
                 found.setdefault(line, []).append(index)
     for line, indices in found.items():
         yield f"{_where(indices) if response['is_streaming'] else 'body'}: {line}"
+
+
+def leftover_lines(store: Store) -> list[str]:
+    """One line per temporary file that an interrupted write left in the directory."""
+    return [
+        f"{path}: a temporary file left by an interrupted write, not a recording; delete it "
+        "(the next pytest run that records into this directory deletes it too)"
+        for path in store.leftovers()
+    ]
 
 
 def _where(indices: list[int]) -> str:
@@ -61,6 +72,16 @@ def _name(path: Path, recording: Recording, project: Matching) -> Iterator[str]:
     base, _, occurrence = stem.partition(".")
     if base != key or (occurrence and not occurrence.isdigit()):
         yield f"file name does not match the stored request, whose key is {key}; run `llmtape rehash`"
+        return
+    try:
+        today, known = own_matching(recording, project)
+    except LlmtapeError:  # a marker's normalizer that cannot be imported here: nothing to compare
+        return
+    if known and recording_key(recording, today) != key:
+        yield (
+            "keyed with matching settings its test no longer uses (the project's changed), so replay "
+            f"looks for {recording_key(recording, today)}; run `llmtape rehash`"
+        )
 
 
 def drift(type_name: str, data: Any) -> list[str]:

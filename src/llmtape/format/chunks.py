@@ -1,4 +1,10 @@
-"""Typed chunks and the wire bytes they replay as: SSE events, NDJSON lines, or one plain body."""
+"""Typed chunks and the wire bytes they replay as: SSE events, NDJSON lines, or one plain body.
+
+A payload that is not UTF-8 is stored as ``{"__type__": "bytes", "__data__": <its bytes read as
+latin-1>}``: one character per byte, so its ASCII stays readable, credentials in it are found and
+redacted as in any text, and encoding it as latin-1 gives back the very bytes that replay. On their
+way through the decoders such bytes travel as text holding surrogates (``surrogateescape``).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +14,41 @@ import orjson
 
 from llmtape.format.recording import Chunk, StoredResponse
 from llmtape.format.sse import Event, encode
-from llmtape.format.typemap import TEXT_TYPE, type_name
+from llmtape.format.typemap import BYTES_TYPE, TEXT_TYPE, type_name
 
 DONE = "[DONE]"
+_NOT_JSON = frozenset({TEXT_TYPE, BYTES_TYPE})
 
 
 def typed(text: str, endpoint: str = "") -> Chunk:
-    """Wrap one payload (a JSON document or plain text) received from ``endpoint`` as a typed object."""
+    """Wrap one payload (a JSON document, plain text, or bytes that are not UTF-8, carried as surrogates)
+    received from ``endpoint`` as a typed object."""
     try:
         data = orjson.loads(text)
     except orjson.JSONDecodeError:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = text.encode("utf-8", errors="surrogateescape")
+            return {"__type__": BYTES_TYPE, "__data__": raw.decode("latin-1")}
         return {"__type__": TEXT_TYPE, "__data__": text}
     return {"__type__": type_name(data, endpoint), "__data__": data}
 
 
+def typed_bytes(content: bytes, endpoint: str = "") -> Chunk:
+    """Wrap a whole body received from ``endpoint``: bytes that are not UTF-8 are kept as they came."""
+    return typed(content.decode("utf-8", errors="surrogateescape"), endpoint)
+
+
 def typed_chunk(event: Event, endpoint: str = "") -> Chunk:
-    """A stored chunk for one SSE event."""
+    """A stored chunk for one SSE event, with its every field."""
     chunk = typed(event.data, endpoint)
     if event.event is not None:
         chunk["__event__"] = event.event
+    if event.id is not None:
+        chunk["__id__"] = event.id
+    if event.retry is not None:
+        chunk["__retry__"] = event.retry
     return chunk
 
 
@@ -35,17 +57,27 @@ def is_ndjson(headers: Any) -> bool:
     return "ndjson" in str(headers.get("content-type", ""))
 
 
-def payload_text(item: Chunk) -> str:
-    """The wire text of a typed object: JSON for typed data, the text itself for ``text``."""
-    if item["__type__"] == TEXT_TYPE:
-        return str(item["__data__"])
-    return orjson.dumps(item["__data__"]).decode("utf-8")
+def payload_bytes(item: Chunk) -> bytes:
+    """The wire bytes of a typed object: JSON for typed data, the text itself for ``text``, the bytes
+    themselves for ``bytes``."""
+    kind = item["__type__"]
+    if kind == TEXT_TYPE:
+        return str(item["__data__"]).encode("utf-8")
+    if kind == BYTES_TYPE:
+        return str(item["__data__"]).encode("latin-1")
+    return orjson.dumps(item["__data__"])
+
+
+def event_of(chunk: Chunk) -> Event:
+    """The SSE event a stored chunk stands for."""
+    data = payload_bytes(chunk).decode("utf-8", errors="surrogateescape")
+    return Event(data, chunk.get("__event__"), chunk.get("__id__"), chunk.get("__retry__"))
 
 
 def chunk_bytes(chunk: Chunk) -> bytes:
     """The SSE bytes one stored chunk replays as."""
-    if chunk["__type__"] == TEXT_TYPE:
-        return encode(Event(data=payload_text(chunk), event=chunk.get("__event__")))
+    if chunk["__type__"] in _NOT_JSON or "__id__" in chunk or "__retry__" in chunk:
+        return encode(event_of(chunk))
     # The hot path of replay: compact JSON never spans lines, so it is one data line.
     head = b"data: " if "__event__" not in chunk else f"event: {chunk['__event__']}\ndata: ".encode()
     return head + orjson.dumps(chunk["__data__"]) + b"\n\n"
@@ -53,7 +85,7 @@ def chunk_bytes(chunk: Chunk) -> bytes:
 
 def line_bytes(chunk: Chunk) -> bytes:
     """The NDJSON line one stored chunk replays as."""
-    return payload_text(chunk).encode("utf-8") + b"\n"
+    return payload_bytes(chunk) + b"\n"
 
 
 def stream_bytes(response: StoredResponse) -> list[bytes]:
@@ -69,4 +101,4 @@ def stream_bytes(response: StoredResponse) -> list[bytes]:
 def body_bytes(response: StoredResponse) -> bytes:
     """The bytes of a non-streamed response body."""
     body = response["body"]
-    return b"" if body is None else payload_text(body).encode("utf-8")
+    return b"" if body is None else payload_bytes(body)

@@ -7,10 +7,11 @@ A recording is one JSON object::
      "response": {"status", "headers", "is_streaming", "body", "sse_done", "incomplete"},
      "llmtape":  {"format": 1, "matching": {...}}}
 
-A streamed body is a list of typed chunks ``{"__type__": ..., "__data__": ...}`` (plus
-``"__event__"`` when the server named the SSE event), one per SSE event or NDJSON line; a
-plain body is one typed object or null. ``__type__`` names the SDK class the data parses as
-(see ``typemap``); ``json`` and ``text`` mark untyped JSON and non-JSON text.
+A streamed body is a list of typed chunks ``{"__type__": ..., "__data__": ...}`` (plus the
+SSE fields the server sent: ``"__event__"``, ``"__id__"``, ``"__retry__"``), one per SSE event
+or NDJSON line; a plain body is one typed object or null. ``__type__`` names the SDK class the
+data parses as (see ``typemap``); ``json`` and ``text`` mark untyped JSON and non-JSON text,
+``bytes`` a payload that is not UTF-8 (its ``__data__`` is the bytes read as latin-1).
 
 :func:`parse` is the only reader: replay, ``verify``, ``list``, ``show``, ``diff`` and the
 importers all go through it, so a file is valid for one exactly when it is valid for all.
@@ -22,12 +23,12 @@ from itertools import repeat
 from operator import contains, itemgetter
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 import orjson
 
 from llmtape.errors import RecordingError
-from llmtape.format.typemap import KNOWN_TYPES
+from llmtape.format.typemap import BYTES_TYPE, KNOWN_TYPES
 
 FORMAT_VERSION = 1
 
@@ -48,7 +49,17 @@ SECRET_QUERY_PARAMS = frozenset(
     {"key", "api-key", "api_key", "apikey", "token", "access_token", "sig", "signature", "code"}
 )
 
-Chunk = TypedDict("Chunk", {"__type__": str, "__data__": Any, "__event__": NotRequired[str]})
+Chunk = TypedDict(
+    "Chunk",
+    {
+        "__type__": str,
+        "__data__": Any,
+        "__event__": NotRequired[str],
+        "__id__": NotRequired[str],
+        "__retry__": NotRequired[str],
+    },
+)
+SSE_FIELDS = ("__event__", "__id__", "__retry__")
 
 
 class StoredRequest(TypedDict):
@@ -78,6 +89,7 @@ class MatchingSettings(TypedDict):
     ignore: list[str]
     placeholders: list[list[str]]
     normalizer: str | None
+    marker: NotRequired[MatchingSettings | None]  # the part a test's marker added, when it added one
 
 
 class Meta(TypedDict):
@@ -98,16 +110,17 @@ def keep_headers(headers: Any, allowed: frozenset[str]) -> dict[str, str]:
 
 
 def scrub_url(url: str) -> str:
-    """The URL without credential-like query parameters (``key=``, ``api-key=``, ``token=``...)."""
+    """The URL without credentials: no ``user:password@``, no credential-like query parameters (``key=``,
+    ``api-key=``, ``token=``...); the other parameters are kept as they were written."""
     parts = urlsplit(url)
-    if not parts.query:
+    if not parts.query and "@" not in parts.netloc:
         return url
     query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in SECRET_QUERY_PARAMS
+        pair
+        for pair in parts.query.split("&")
+        if pair and unquote_plus(pair.partition("=")[0]).lower() not in SECRET_QUERY_PARAMS
     ]
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query="&".join(query)))
 
 
 def new_request(method: str, url: str, endpoint: str, headers: Any, body: Any) -> StoredRequest:
@@ -208,11 +221,19 @@ def _matching_problems(matching: Any) -> list[str]:
         and isinstance(pairs, list)
         and all(isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs)
         and (normalizer is None or isinstance(normalizer, str))
+        and _marker_ok(matching.get("marker"))
     ):
         return [
             "has an llmtape.matching that is not {ignore: [paths], placeholders: [[regex, text]], normalizer}"
         ]
     return []
+
+
+def _marker_ok(marker: Any) -> bool:
+    """The part a marker added: null, or settings of the same shape (without a marker of their own)."""
+    return marker is None or (
+        isinstance(marker, dict) and "marker" not in marker and not _matching_problems(marker)
+    )
 
 
 def _request_problems(request: Any) -> list[str]:
@@ -258,10 +279,13 @@ def _plainly_typed(chunks: list[Any]) -> bool:
     try:
         # Only an object is indexed by a string key, and the known types are strings.
         kinds = set(map(itemgetter("__type__"), chunks))
-        events = set(map(type, map(dict.get, chunks, repeat("__event__"), repeat(""))))
+        fields = {
+            t for name in SSE_FIELDS for t in map(type, map(dict.get, chunks, repeat(name), repeat("")))
+        }
     except (TypeError, KeyError):
         return False
-    return kinds <= KNOWN_TYPES and events <= {str} and all(map(contains, chunks, repeat("__data__")))
+    plain = kinds <= KNOWN_TYPES and BYTES_TYPE not in kinds  # bytes are checked one by one
+    return plain and fields <= {str} and all(map(contains, chunks, repeat("__data__")))
 
 
 def _chunk_problems(chunk: Any, where: str) -> list[str]:
@@ -270,6 +294,19 @@ def _chunk_problems(chunk: Any, where: str) -> list[str]:
         return [f"has {place} that is not a typed object {{'__type__': ..., '__data__': ...}}"]
     if chunk["__type__"] not in KNOWN_TYPES:
         return [f"has {place} of unknown __type__ {chunk['__type__']!r} (only the type map's names replay)"]
-    if "__event__" in chunk and not isinstance(chunk["__event__"], str):
-        return [f"has {place} whose __event__ is not a string"]
+    for name in SSE_FIELDS:
+        if name in chunk and not isinstance(chunk[name], str):
+            return [f"has {place} whose {name} is not a string"]
+    if chunk["__type__"] == BYTES_TYPE and not _is_latin1(chunk["__data__"]):
+        return [f"has {place} of type bytes whose __data__ is not text of one character per byte"]
     return []
+
+
+def _is_latin1(data: Any) -> bool:
+    if not isinstance(data, str):
+        return False
+    try:
+        data.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -2,7 +2,10 @@
 
 The decoder follows the WHATWG event-stream rules: lines end in LF, CRLF or CR; lines
 starting with ``:`` are comments (keep-alives such as ``: ping``); ``data:`` lines of one
-event are joined with LF; a blank line dispatches the event.
+event are joined with LF; a blank line dispatches the event. Every field is kept: ``event``,
+``id`` and ``retry`` as sent; an ``id`` or ``retry`` in a block without data, which dispatches
+nothing, is kept on the next event, where a client's state is the same. Bytes that are not
+UTF-8 are carried in the text as surrogates (``surrogateescape``), so they replay unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ class Event:
 
     data: str
     event: str | None = None
+    id: str | None = None
+    retry: str | None = None
 
 
 class Decoder:
@@ -25,6 +30,7 @@ class Decoder:
         self._buffer = b""
         self._data: list[str] = []
         self._event: str | None = None
+        self._fields: dict[str, str] = {}  # id and retry, as sent
 
     def feed(self, piece: bytes) -> list[Event]:
         """Consume a piece of the stream; return the events it completed."""
@@ -58,7 +64,7 @@ class Decoder:
         else:
             end = index + 1
         self._buffer = buffer[end:]
-        return buffer[:index].decode("utf-8")
+        return buffer[:index].decode("utf-8", errors="surrogateescape")
 
     def _process(self, line: str) -> Event | None:
         if not line:
@@ -70,20 +76,32 @@ class Decoder:
         if name == "data":
             self._data.append(value)
         elif name == "event":
-            self._event = value
+            self._event = _text(value)
+        elif name in ("id", "retry"):
+            self._fields[name] = _text(value)
         return None
 
     def _dispatch(self) -> Event | None:
         if not self._data:
-            self._event = None
+            self._event = None  # as the rules say; its id and retry wait for the next event
             return None
-        event = Event(data="\n".join(self._data), event=self._event)
-        self._data, self._event = [], None
+        fields = self._fields
+        event = Event("\n".join(self._data), self._event, fields.get("id"), fields.get("retry"))
+        self._data, self._event, self._fields = [], None, {}
         return event
+
+
+def _text(value: str) -> str:
+    """A field other than data as text that can be stored: bytes that are not UTF-8 become U+FFFD."""
+    return value.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
 
 
 def encode(event: Event) -> bytes:
     """Serialize one event, terminated by its blank line."""
     head = f"event: {event.event}\n" if event.event is not None else ""
+    if event.id is not None:
+        head += f"id: {event.id}\n"
+    if event.retry is not None:
+        head += f"retry: {event.retry}\n"
     lines = "".join(f"data: {line}\n" for line in event.data.split("\n"))
-    return f"{head}{lines}\n".encode()
+    return f"{head}{lines}\n".encode("utf-8", errors="surrogateescape")

@@ -12,6 +12,7 @@ from typing import Any
 
 JSON_TYPE = "json"
 TEXT_TYPE = "text"
+BYTES_TYPE = "bytes"  # a payload that is not UTF-8: its bytes, read as latin-1 (one character per byte)
 
 _OPENAI = "openai.types"
 OPENAI_OBJECTS = {
@@ -71,7 +72,7 @@ SDK_CLASSES = frozenset(
 )
 
 
-KNOWN_TYPES = SDK_CLASSES | {JSON_TYPE, TEXT_TYPE}
+KNOWN_TYPES = SDK_CLASSES | {JSON_TYPE, TEXT_TYPE, BYTES_TYPE}
 
 
 def type_name(data: Any, endpoint: str = "") -> str:
