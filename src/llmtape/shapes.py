@@ -2,7 +2,7 @@
 
 Each shape is a pattern anchored at word boundaries plus a plausibility check of the part that
 would be secret, so prose never trips it: a random-looking key has mixed characters and entropy,
-while ``risk-management-framework-for-2025`` is hyphenated words; a JWT's header decodes to JSON;
+while a hyphenated compound like ``risk-management-...-for-2025`` is words; a JWT's header decodes to JSON;
 ``Basic`` credentials decode to ``user:password``. The formats follow the public rules of the
 established secret scanners (gitleaks, detect-secrets, trufflehog) for these providers.
 """
