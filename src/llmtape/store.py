@@ -83,10 +83,11 @@ class Store:
     def clean(self, min_age: float = LEFTOVER_SECONDS) -> list[Path]:
         """Delete the leftovers older than ``min_age`` seconds (a writer holds its file from a moment after
         creating it, so an old file nobody holds is nobody's); returns them."""
+        if not self.directory.is_dir():
+            return []
         deadline = time.time() - min_age
-        return [
-            path for path in self.leftovers() if _modified(path) < deadline and _abandoned(path, delete=True)
-        ]
+        temps = sorted(self.directory.glob(f".*{TEMP_SUFFIX}"))
+        return [path for path in temps if modified(path) < deadline and _abandoned(path, delete=True)]
 
     def lock(self, name: str) -> KeyLock:
         """The (not yet taken) lock that keeps parallel workers from recording ``name`` twice."""
@@ -119,7 +120,8 @@ def read(path: Path) -> Recording:
     return parse(content, path)
 
 
-def _modified(path: Path) -> float:
+def modified(path: Path) -> float:
+    """When ``path`` was last written; infinitely late when it is gone or unreadable (so never judged old)."""
     try:
         return path.stat().st_mtime
     except OSError:

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from llmtape.errors import LlmtapeError, shown
+from llmtape.store import modified
 
 VERSION = 2
 CACHE_KEY = "llmtape/usage"
@@ -151,7 +152,7 @@ class Usage:
                 else:
                     undecided.append(path)
                     blocking |= blockers
-        newer = [path for path in unused if _modified(path) >= self.started]
+        newer = [path for path in unused if modified(path) >= self.started]
         kept = set(newer)
         return Verdict([p for p in unused if p not in kept], newer, undecided, describe(blocking))
 
@@ -315,13 +316,6 @@ def _test_id(path: Path) -> str | None:
     except OSError:
         return None
     return str(json.loads(match.group(1))) if match else None
-
-
-def _modified(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except OSError:
-        return float("inf")  # gone or unreadable: never deleted
 
 
 def _relative(path: Path, root: Path) -> str:
