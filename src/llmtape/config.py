@@ -47,40 +47,138 @@ def resolve_mode(*, option: str | None, record_flag: bool, env: Mapping[str, str
     return Mode.REPLAY
 
 
-DEFAULT_ENDPOINTS = (
+# The hosts of hosted LLM APIs: every request to them is an LLM call, whatever its path.
+LLM_HOSTS = (
+    "api.openai.com",
+    "*.openai.azure.com",
+    "*.cognitiveservices.azure.com",
+    "*.services.ai.azure.com",
+    "models.inference.ai.azure.com",
+    "models.github.ai",
+    "api.anthropic.com",
+    "generativelanguage.googleapis.com",
+    "aiplatform.googleapis.com",
+    "*-aiplatform.googleapis.com",
+    "api.cohere.com",
+    "api.cohere.ai",
+    "api.mistral.ai",
+    "codestral.mistral.ai",
+    "api.groq.com",
+    "openrouter.ai",
+    "api.together.xyz",
+    "api.together.ai",
+    "api.fireworks.ai",
+    "api.deepseek.com",
+    "api.x.ai",
+    "api.perplexity.ai",
+    "api.cerebras.ai",
+    "integrate.api.nvidia.com",
+    "api.deepinfra.com",
+    "api.sambanova.ai",
+    "api.hyperbolic.xyz",
+    "api.novita.ai",
+    "router.huggingface.co",
+    "api-inference.huggingface.co",
+    "api.voyageai.com",
+    "api.jina.ai",
+    "api.ai21.com",
+    "api.moonshot.ai",
+    "dashscope.aliyuncs.com",
+    "dashscope-intl.aliyuncs.com",
+    "bedrock-runtime.*.amazonaws.com",
+    "ollama.com",
+)
+
+# The paths of LLM APIs on any host (self-hosted servers, gateways, local models): precise enough that a
+# chat service's ``/api/v10/channels/1/messages`` is not one of them.
+LLM_PATHS = (
     "POST */chat/completions",
-    "POST */completions",
-    "POST */embeddings",
-    "POST */responses",
-    "POST */messages",
+    "POST */v1/completions",
+    "POST */fim/completions",
+    "POST */deployments/*/completions",
+    "POST */v1/embeddings",
+    "POST */deployments/*/embeddings",
+    "POST */v1/responses",
+    "POST */v1/messages",
+    "POST */v1/messages/count_tokens",
+    "POST *:generateContent",
+    "POST *:streamGenerateContent",
+    "POST *:countTokens",
+    "POST *:embedContent",
+    "POST *:batchEmbedContents",
+    "POST */v2/chat",
+    "POST */v2/embed",
+    "POST */v2/rerank",
+    "POST */v1/rerank",
     "POST */api/chat",
     "POST */api/generate",
     "POST */api/embed",
-    "GET */models",
+    "POST */api/embeddings",
+    "GET */v1/models",
+    "GET */v1beta/models",
 )
+
+DEFAULT_ENDPOINTS = (*(f"* //{host}/*" for host in LLM_HOSTS), *LLM_PATHS)
 
 
 class Endpoints:
-    """Which requests are LLM calls, from patterns ``"METHOD PATH-GLOB"`` like ``"POST */messages"``."""
+    """Which requests are LLM calls, from patterns ``"METHOD GLOB"``: the glob matches the URL path
+    (``"POST */v1/messages"``), or, when it starts with ``//``, the host and path (``"* //api.openai.com/*"``,
+    with ``:port`` after the host when the URL names one); the method ``*`` is any method. The patterns
+    given are added to :data:`DEFAULT_ENDPOINTS` unless ``defaults`` is false."""
 
-    def __init__(self, patterns: Iterable[str] = DEFAULT_ENDPOINTS) -> None:
-        self.patterns = tuple(patterns)
-        self._by_method = _compile(self.patterns)
+    def __init__(self, patterns: Iterable[str] = (), *, defaults: bool = True) -> None:
+        self.added, self.defaults = tuple(patterns), defaults
+        self.patterns = (*(DEFAULT_ENDPOINTS if defaults else ()), *self.added)
+        self._paths, self._places = _compile(self.patterns)
 
-    def match(self, method: str, path: str) -> bool:
-        """True when a request with this method and URL path is intercepted."""
-        pattern = self._by_method.get(method.upper())
-        return pattern is not None and pattern.fullmatch(path) is not None
+    def extended(self, patterns: Iterable[str], *, defaults: bool | None = None) -> Endpoints:
+        """These endpoints and ``patterns``, with or without the defaults (as before when None)."""
+        return Endpoints((*self.added, *patterns), defaults=self.defaults if defaults is None else defaults)
+
+    def match(self, method: str, path: str, host: str = "") -> bool:
+        """True when a request with this method, URL path and host (``name[:port]``) is intercepted."""
+        method = method.upper()
+        for by_method, target in ((self._paths, path), (self._places, f"//{host.lower()}{path}")):
+            for key in (method, "*"):
+                pattern = by_method.get(key)
+                if pattern is not None and pattern.fullmatch(target) is not None:
+                    return True
+        return False
 
 
-def _compile(patterns: Iterable[str]) -> dict[str, re.Pattern[str]]:
-    by_method: dict[str, list[str]] = {}
+def is_llm_host(host: str) -> bool:
+    """True for a host of a hosted LLM API (``LLM_HOSTS``)."""
+    return _LLM_HOST.fullmatch(host.lower().rstrip(".")) is not None
+
+
+def _compile(patterns: Iterable[str]) -> tuple[dict[str, re.Pattern[str]], dict[str, re.Pattern[str]]]:
+    paths: dict[str, list[str]] = {}
+    places: dict[str, list[str]] = {}
     for pattern in patterns:
         method, _, glob = pattern.strip().partition(" ")
-        if not glob.strip() or not method.isalpha():
+        glob = glob.strip()
+        if not glob or not (method.isalpha() or method == "*"):
             raise ConfigError(
-                f"llmtape: endpoint pattern {pattern!r} is not 'METHOD PATH-GLOB'; "
-                "write it like 'POST */chat/completions'"
+                f"llmtape: endpoint pattern {pattern!r} is not 'METHOD GLOB'; write it like "
+                "'POST */chat/completions' (a URL path) or '* //llm.internal:8000/*' (a host and path)"
             )
-        by_method.setdefault(method.upper(), []).append(fnmatch.translate(glob.strip()))
+        if glob.startswith("//"):
+            host, _, path = glob[2:].partition("/")
+            regex = "//" + _host_regex(host) + fnmatch.translate("/" + path)
+            places.setdefault(method.upper(), []).append(regex)
+        else:
+            paths.setdefault(method.upper(), []).append(fnmatch.translate(glob))
+    return _joined(paths), _joined(places)
+
+
+def _host_regex(glob: str) -> str:
+    """A host glob as a regex in which ``*`` never crosses into the path."""
+    return "[^/]*".join(re.escape(part) for part in glob.lower().split("*"))
+
+
+def _joined(by_method: dict[str, list[str]]) -> dict[str, re.Pattern[str]]:
     return {method: re.compile("|".join(globs)) for method, globs in by_method.items()}
+
+
+_LLM_HOST = re.compile("|".join(_host_regex(host) for host in LLM_HOSTS))

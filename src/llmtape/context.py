@@ -45,9 +45,10 @@ class Options:
     record_fix: str = "run again with LLMTAPE_MODE=record"
     rewrite_fix: str = "run again with LLMTAPE_MODE=rewrite"
 
-    def intercepts(self, method: str, path: str) -> bool:
-        """True when a request with this method and URL path is an LLM call this test handles."""
-        return self.enabled and self.endpoints.match(method, path)
+    def intercepts(self, method: str, path: str, host: str) -> bool:
+        """True when a request with this method, URL path and host (``name[:port]``) is an LLM call this
+        test handles."""
+        return self.enabled and self.endpoints.match(method, path, host)
 
 
 class Run:

@@ -9,6 +9,9 @@ Every error says what happened, which request or file it concerns, and how to fi
     ├── MissingRecording     replay found no recording for a request
     ├── SecretFound          a recording about to be written contains a credential
     └── LockTimeout          another process held a request's recording lock for too long
+
+    NetworkEscape            (a BaseException) in replay mode, a call to a hosted LLM API was about to
+                             leave through an HTTP stack llmtape does not intercept
 """
 
 from __future__ import annotations
@@ -88,3 +91,9 @@ class LockTimeout(LlmtapeError):
         )
         self.path = path
         self.lock = lock
+
+
+class NetworkEscape(BaseException):
+    """In replay mode, a connection to a hosted LLM API was about to leave through an HTTP stack llmtape
+    does not intercept. A BaseException, like KeyboardInterrupt, so that an SDK's retry loop (which
+    catches Exception) neither retries it nor hides it behind "Connection error.": the test fails at once."""

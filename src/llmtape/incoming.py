@@ -78,5 +78,5 @@ def key_of(
     given: (body, key)."""
     # Credentials from the environment never reach a key or a file: they are redacted first.
     body = redact(json_body(request), secrets)
-    query = url_query(url) if body is None else ()
+    query = url_query(url, bodyless=body is None)
     return body, request_key(request.method, endpoint, matching.apply(body), test_id, query)

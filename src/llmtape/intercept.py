@@ -1,4 +1,5 @@
-"""Interception: the one place that hooks into HTTP clients, through respx's mocker extension point.
+"""Interception of the connection pools under httpx and httpx2, through respx's mocker extension point
+(aiohttp sessions: intercept_aiohttp.py).
 
 llmtape registers a respx ``Mocker`` of its own for each connection-pool library, ``httpcore``
 (under ``httpx``) and, when installed, ``httpcore2`` (under ``httpx2``, the stack of ``openai``
@@ -22,7 +23,7 @@ import httpcore
 import httpx
 from respx.mocks import HTTPCoreMocker, Mocker
 
-from llmtape import carry
+from llmtape import carry, escapes, intercept_aiohttp
 from llmtape.context import active
 from llmtape.tape import Tape
 
@@ -131,7 +132,9 @@ class _Interceptor(HTTPCoreMocker, ABC):
         if request.extensions.get(LIVE):
             return None
         outgoing: httpx.Request = cls.to_httpx_request(request=request)  # type: ignore[no-untyped-call]
-        return outgoing if tape.options.intercepts(outgoing.method, outgoing.url.path) else None
+        url = outgoing.url
+        host = f"{url.host}:{url.port}" if url.port else url.host
+        return outgoing if tape.options.intercepts(outgoing.method, url.path, host) else None
 
     @classmethod
     def from_sync_httpx_response(cls, httpx_response: Any, target: Any, **kwargs: Any) -> Any:
@@ -196,6 +199,9 @@ def install() -> None:
         for interceptor in INTERCEPTORS:
             with _user_mocks_on_top(interceptor):
                 interceptor.start()
+        if intercept_aiohttp.available():
+            intercept_aiohttp.install()
+        escapes.install()
 
 
 def uninstall() -> None:
@@ -207,3 +213,6 @@ def uninstall() -> None:
             for interceptor in INTERCEPTORS:
                 with _user_mocks_on_top(interceptor):
                     interceptor.stop(force=True)
+            if intercept_aiohttp.available():
+                intercept_aiohttp.uninstall()
+            escapes.uninstall()

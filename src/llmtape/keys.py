@@ -7,8 +7,9 @@ so the rule is pinned by golden tests and written down in the README:
 
 In the per-test scope the material also holds ``"test": <pytest node id>``. A request without a body
 (``GET /v1/models?after=...``) also holds ``"query": [[name, value], ...]``: its query parameters, sorted,
-without credentials and ``api-version``, when there are any. The URL path and the query are taken after
-credentials from the environment were redacted, as they are stored.
+without credentials and ``api-version``, when there are any; a request with a body holds only those that
+choose the answer's wire format (``alt``: Gemini's ``alt=sse``). The URL path and the query are taken
+after credentials from the environment were redacted, as they are stored.
 
 ``normalize`` rounds every float to 5 decimals; ``canonical_json`` sorts object keys,
 uses ``(",", ":")`` separators and keeps non-ASCII characters as UTF-8.
@@ -27,6 +28,8 @@ from llmtape.format.recording import SECRET_QUERY_PARAMS
 FLOAT_DECIMALS = 5
 # Query parameters that never join a key: credentials (never stored either) and the API version.
 UNKEYED_QUERY_PARAMS = SECRET_QUERY_PARAMS | {"api-version"}
+# Query parameters that choose the wire format of the answer: they join the key of any request.
+FORMAT_QUERY_PARAMS = frozenset({"alt"})
 Query = Sequence[tuple[str, str]]
 
 
@@ -41,9 +44,12 @@ def normalize(value: Any) -> Any:
     return value
 
 
-def url_query(url: str) -> list[tuple[str, str]]:
-    """The query parameters of ``url`` that join the key of a bodyless request, sorted."""
+def url_query(url: str, *, bodyless: bool = True) -> list[tuple[str, str]]:
+    """The query parameters of ``url`` that join the key, sorted: all but credentials and the API version
+    for a bodyless request, those that choose the wire format for one with a body."""
     pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    if not bodyless:
+        return sorted((name, value) for name, value in pairs if name.lower() in FORMAT_QUERY_PARAMS)
     return sorted((name, value) for name, value in pairs if name.lower() not in UNKEYED_QUERY_PARAMS)
 
 
@@ -51,9 +57,9 @@ def key_material(
     method: str, endpoint: str, body: Any, test: str | None = None, query: Query = ()
 ) -> dict[str, Any]:
     """The object whose canonical JSON is hashed into the key; ``test`` only in the per-test scope,
-    ``query`` only for a request without a body."""
+    ``query`` when there is one (see :func:`url_query`)."""
     material: dict[str, Any] = {"method": method.upper(), "endpoint": endpoint, "body": normalize(body)}
-    if body is None and query:
+    if query:
         material["query"] = [list(pair) for pair in query]
     return material if test is None else {**material, "test": test}
 

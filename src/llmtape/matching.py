@@ -190,5 +190,5 @@ def recording_key(recording: Recording, matching: Matching) -> str:
     request = recording["request"]
     body = matching.apply(request.get("body"))
     method, endpoint = str(request.get("method", "")), str(request.get("endpoint", ""))
-    query = url_query(str(request.get("url", ""))) if request.get("body") is None else ()
+    query = url_query(str(request.get("url", "")), bodyless=request.get("body") is None)
     return request_key(method, endpoint, body, recording.get("test_id"), query)

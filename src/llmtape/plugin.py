@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from llmtape.config import DEFAULT_ENDPOINTS, Endpoints, resolve_mode
+from llmtape.config import Endpoints, Mode, resolve_mode
 from llmtape.context import Options, Run, activated
 from llmtape.errors import ConfigError, shown
 from llmtape.matching import Matching
@@ -28,7 +28,10 @@ from llmtape.tape import Call, Outcome, Tape, TapeView, report
 from llmtape.usage import CACHE_KEY, NotRun, Progress, Usage, delete, listening, write
 
 MATCHING_OPTIONS = frozenset({"ignore", "placeholders", "normalizer"})
-MARKER_OPTIONS = frozenset({"enabled", "dir", "endpoints", "scope", "allow_secrets"}) | MATCHING_OPTIONS
+MARKER_OPTIONS = (
+    frozenset({"enabled", "dir", "endpoints", "default_endpoints", "scope", "allow_secrets"})
+    | MATCHING_OPTIONS
+)
 SCOPES = ("shared", "test")
 PLUGIN_NAME = "llmtape-session"
 OPTIONS = pytest.StashKey[Options]()
@@ -94,17 +97,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("llmtape_normalizer", "llmtape: 'module:function' called on the body before keying.")
     parser.addini(
         "llmtape_endpoints",
-        "llmtape: 'METHOD PATH-GLOB' lines of the requests to intercept (default: LLM APIs).",
+        "llmtape: 'METHOD GLOB' lines of more requests to intercept, besides the LLM APIs' defaults.",
         type="linelist",
+    )
+    parser.addini(
+        "llmtape_default_endpoints",
+        "llmtape: false to intercept only llmtape_endpoints, not the LLM APIs' default endpoints.",
+        type="bool",
+        default=True,
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "llmtape(enabled=True, dir=None, endpoints=None, scope=None, allow_secrets=False, ignore=(), "
-        "placeholders=None, normalizer=None): per-test llmtape options: intercept or not, another "
-        "recordings directory, other endpoint patterns, 'shared' or 'test' keys, let credential-shaped "
+        "llmtape(enabled=True, dir=None, endpoints=(), default_endpoints=True, scope=None, "
+        "allow_secrets=False, ignore=(), placeholders=None, normalizer=None): per-test llmtape options: "
+        "intercept or not, another recordings directory, more endpoint patterns, with or without the "
+        "default ones, 'shared' or 'test' keys, let credential-shaped "
         "values be recorded, more JSON paths to ignore, {regex: replacement}, a body hook.",
     )
     try:
@@ -127,7 +137,9 @@ class LlmtapePlugin:
         )
         self.directory = self._directory()
         self.autouse: bool = config.getini("llmtape_autouse")
-        self.endpoints = Endpoints(config.getini("llmtape_endpoints") or DEFAULT_ENDPOINTS)
+        self.endpoints = Endpoints(
+            config.getini("llmtape_endpoints"), defaults=config.getini("llmtape_default_endpoints")
+        )
         self.scope = _scope(config.getini("llmtape_scope"), "the ini option llmtape_scope")
         self.matching = Matching.configured(
             config.getini("llmtape_ignore"),
@@ -139,6 +151,7 @@ class LlmtapePlugin:
         self.run = Run(workerinput.get("llmtape_run") if workerinput else None)
         self.session_tape = Tape(self._defaults(), self.run)
         self.totals: Counter[Outcome] = Counter()
+        self.escapes: list[str] = []  # "test: message" of each call that left unintercepted (record modes)
         self.usage = Usage(started=time.time())  # a recording modified since is never judged unused
         self.progress = Progress()
         self._reaches: dict[tuple[Path, bool], frozenset[Path]] = {}
@@ -173,7 +186,7 @@ class LlmtapePlugin:
         return Options(
             mode=self.mode,
             directory=self.config.rootpath / directory if directory else self.directory,
-            endpoints=Endpoints(marker["endpoints"]) if "endpoints" in marker else self.endpoints,
+            endpoints=_endpoints(self.endpoints, marker),
             enabled=bool(marker.get("enabled", wanted)),
             test_id=item.nodeid if per_test else None,
             allow_secrets=bool(marker.get("allow_secrets", False)),
@@ -244,12 +257,13 @@ class LlmtapePlugin:
         finally:
             if TAPE in item.stash:  # the tape's calls are counted, and let go of
                 finished = item.stash[TAPE]
-                self._tally(finished.calls)
+                self._tally(finished.calls, item.nodeid)
                 self._reported.pop(id(finished), None)
                 del item.stash[TAPE]
 
-    def _tally(self, calls: list[Call]) -> None:
+    def _tally(self, calls: list[Call], where: str) -> None:
         self.totals.update(call.outcome for call in calls)
+        self.escapes += [f"{where}: {c.error}" for c in calls if c.outcome is Outcome.ESCAPED]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, object, object]:
@@ -296,14 +310,18 @@ class LlmtapePlugin:
         self.run.tidy()
         if not hasattr(self.config, "workerinput"):  # the run ends with its controller, not with a worker
             self.run.forget()
-        self._tally(self.session_tape.calls)
+        self._tally(self.session_tape.calls, "outside any test")
         self.usage.note(self.run.used | self._blocks_used, self.run.directories)
         self.usage.finish(self.progress)
         root = self.config.rootpath.resolve()
         workeroutput = getattr(session.config, "workeroutput", None)
         if workeroutput is not None:  # an xdist worker reports to the controller
             counts = {str(outcome): count for outcome, count in self.totals.items()}
-            workeroutput["llmtape"] = {"counts": counts, "usage": self.usage.to_json(root)}
+            workeroutput["llmtape"] = {
+                "counts": counts,
+                "escapes": self.escapes,
+                "usage": self.usage.to_json(root),
+            }
             return
         self.usage.narrowed += self._narrowed()
         self.usage.passed = exitstatus == 0
@@ -323,6 +341,7 @@ class LlmtapePlugin:
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         report = getattr(node, "workeroutput", {}).get("llmtape", {})
         self.totals.update({Outcome(outcome): count for outcome, count in report.get("counts", {}).items()})
+        self.escapes += report.get("escapes", [])
         if "usage" in report:
             self.usage.merge(Usage.from_json(report["usage"], self.config.rootpath.resolve()))
 
@@ -399,8 +418,16 @@ class LlmtapePlugin:
         counts = self.totals
         parts = [f"{counts[Outcome.REPLAYED]} replayed", f"{counts[Outcome.RECORDED]} recorded"]
         parts.append(f"{counts[Outcome.MISSING]} missing")
-        parts += [f"{counts[o]} {o}" for o in (Outcome.LIVE, Outcome.FAILED) if counts[o]]
+        parts += [f"{counts[o]} {o}" for o in (Outcome.LIVE, Outcome.FAILED, Outcome.ESCAPED) if counts[o]]
         terminalreporter.write_line(f"llmtape: {', '.join(parts)}")
+        if self.escapes and self.mode is not Mode.REPLAY:
+            terminalreporter.write_line(
+                f"llmtape: {len(self.escapes)} calls to hosted LLM APIs were not intercepted, nor recorded:"
+            )
+            for line in self.escapes[:10]:
+                terminalreporter.write_line(f"  {line}")
+            if len(self.escapes) > 10:
+                terminalreporter.write_line(f"  ... and {len(self.escapes) - 10} more")
         if counts[Outcome.MISSING]:
             terminalreporter.write_line(
                 "llmtape: run the failing tests again with --record to record the missing calls"
@@ -419,6 +446,15 @@ def _matching(project: Matching, options: dict[str, Any]) -> Matching:
     if not MATCHING_OPTIONS & set(options):
         return project
     return project.extended(options.get("ignore", ()), options.get("placeholders"), options.get("normalizer"))
+
+
+def _endpoints(project: Endpoints, options: dict[str, Any]) -> Endpoints:
+    if "endpoints" not in options and "default_endpoints" not in options:
+        return project
+    defaults = options.get("default_endpoints")
+    return project.extended(
+        options.get("endpoints", ()), defaults=None if defaults is None else bool(defaults)
+    )
 
 
 def _scope(value: str, source: str) -> str:

@@ -33,6 +33,7 @@ class Outcome(enum.StrEnum):
     LIVE = "live"
     MISSING = "missing"
     FAILED = "failed"
+    ESCAPED = "escaped"  # left through an HTTP stack llmtape does not intercept (escapes.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +132,23 @@ class Tape:
         )
         return message
 
+    def escaped(self, place: str, message: str) -> None:
+        """Note a connection to a hosted LLM API that no interceptor caught (once per place and message)."""
+        with self._mutex:
+            if any(c.outcome is Outcome.ESCAPED and c.error == message for c in self.calls):
+                return
+        call = Call(
+            method="",
+            url=f"//{place}",
+            endpoint="",
+            model=None,
+            key="",
+            path=self.store.directory,
+            outcome=Outcome.ESCAPED,
+            error=message,
+        )
+        self._append(call)
+
     def _append(self, call: Call) -> None:
         with self._mutex:
             self.calls.append(call)
@@ -154,8 +172,11 @@ class Tape:
             recording.finish()
 
     def problems(self) -> list[Call]:
-        """The calls that went wrong: misses and failures."""
-        return [c for c in self.calls if c.outcome in (Outcome.MISSING, Outcome.FAILED)]
+        """The calls that went wrong: misses, failures, and in replay mode escapes."""
+        wrong = {Outcome.MISSING, Outcome.FAILED} | (
+            {Outcome.ESCAPED} if self.options.mode is Mode.REPLAY else set()
+        )
+        return [c for c in self.calls if c.outcome in wrong]
 
     @property
     def view(self) -> TapeView:

@@ -113,7 +113,25 @@ def test_credentials_and_api_version_stay_out_of_the_key() -> None:
 
 
 def test_a_request_with_a_body_is_keyed_without_its_query() -> None:
-    query = url_query("http://h/v1/chat/completions?trace=1")
+    query = url_query("http://h/v1/chat/completions?trace=1&key=AIza123", bodyless=False)
+    assert query == []
     assert request_key("POST", "/v1/chat/completions", CHAT, query=query) == request_key(
         "POST", "/v1/chat/completions", CHAT
     )
+
+
+def test_golden_key_of_a_request_whose_query_chooses_the_wire_format() -> None:
+    # Gemini answers ?alt=sse with events and the same request without it with a JSON array: two recordings.
+    endpoint, body = "/v1beta/models/gemini-2.5-flash:streamGenerateContent", {"contents": []}
+    url = f"https://generativelanguage.googleapis.com{endpoint}?alt=sse&key=AIza1"
+    query = url_query(url, bodyless=False)
+    assert query == [("alt", "sse")]
+    material = (
+        '{"body":{"contents":[]},"endpoint":"/v1beta/models/gemini-2.5-flash:streamGenerateContent",'
+        '"method":"POST","query":[["alt","sse"]]}'
+    )
+    assert canonical_json(key_material("POST", endpoint, body, query=query)) == material
+    assert request_key("POST", endpoint, body, query=query) == (
+        "6a4bc89704a25ea36f61828784d97c7245199ca0e0680eda038fb0111cdce951"
+    )
+    assert request_key("POST", endpoint, body, query=query) != request_key("POST", endpoint, body)
