@@ -58,8 +58,30 @@ def test_with_fixture(llmtape):
     assert len(project.files()) == 1
 
 
-def test_ini_endpoints_replace_the_defaults(project: Project) -> None:
-    project.pytester.makeini("[pytest]\nllmtape_endpoints =\n    POST */embeddings\n")
+def test_ini_endpoints_add_to_the_defaults(project: Project) -> None:
+    project.pytester.makeini("[pytest]\nllmtape_endpoints =\n    POST */v3/generate\n")
+    project.pytester.makepyfile(
+        test_more="""
+import os
+
+import httpx
+
+
+def test_own_endpoint():
+    url = os.environ["LLM_BASE_URL"].removesuffix("/v1") + "/v3/generate"
+    httpx.post(url, json={"prompt": "hi"})
+"""
+    )
+    result = project.pytester.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["llmtape: 0 replayed, 0 recorded, 2 missing"])
+    assert project.server.served() == 0
+
+
+def test_the_defaults_switched_off_leave_only_the_ini_endpoints(project: Project) -> None:
+    project.pytester.makeini(
+        "[pytest]\nllmtape_default_endpoints = false\nllmtape_endpoints =\n    POST */embeddings\n"
+    )
     result = project.pytester.runpytest()
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["llmtape: 0 replayed, 0 recorded, 0 missing"])
@@ -74,7 +96,7 @@ import pytest
 from test_chat import chat
 
 
-@pytest.mark.llmtape(endpoints=["POST */embeddings"])
+@pytest.mark.llmtape(default_endpoints=False, endpoints=["POST */embeddings"])
 def test_chat_not_intercepted():
     assert chat("free").startswith("You said: free")
 """
@@ -89,11 +111,11 @@ def test_chat_not_intercepted():
         (
             'llmtape(mode="live")',
             "unknown llmtape marker option(s) ['mode']; "
-            "use ['allow_secrets', 'dir', 'enabled', 'endpoints', 'ignore', 'normalizer', "
-            "'placeholders', 'scope']",
+            "use ['allow_secrets', 'default_endpoints', 'dir', 'enabled', 'endpoints', 'ignore', "
+            "'normalizer', 'placeholders', 'scope']",
         ),
         ('llmtape("x")', "the llmtape marker takes keyword arguments only"),
-        ('llmtape(endpoints=["chat"])', "endpoint pattern 'chat' is not 'METHOD PATH-GLOB'"),
+        ('llmtape(endpoints=["chat"])', "endpoint pattern 'chat' is not 'METHOD GLOB'"),
     ],
 )
 def test_marker_mistakes_are_reported_in_one_line(project: Project, marker: str, message: str) -> None:
@@ -117,5 +139,5 @@ def test_bad_ini_endpoints_are_a_usage_error(project: Project) -> None:
     result = project.pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: llmtape: endpoint pattern '/v1/chat/completions' is not 'METHOD PATH-GLOB'*"]
+        ["ERROR: llmtape: endpoint pattern '/v1/chat/completions' is not 'METHOD GLOB'*"]
     )
