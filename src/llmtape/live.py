@@ -10,14 +10,37 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Protocol
 
 import httpx
 
-from llmtape.format.chunks import DONE, chunk_bytes, is_ndjson, line_bytes, typed, typed_bytes, typed_chunk
+from llmtape.format.chunks import (
+    DONE,
+    chunk_bytes,
+    is_ndjson,
+    line_bytes,
+    payload_bytes,
+    typed,
+    typed_bytes,
+    typed_chunk,
+)
+from llmtape.format.jsonarray import (
+    ARRAY_STREAM_SUFFIXES,
+    ArrayDecoder,
+    MalformedArray,
+    closing_piece,
+    element_piece,
+)
 from llmtape.format.ndjson import LineDecoder
-from llmtape.format.recording import RESPONSE_HEADERS, StoredResponse, keep_headers
+from llmtape.format.recording import (
+    JSON_ARRAY,
+    NDJSON,
+    RESPONSE_HEADERS,
+    StoredResponse,
+    framing,
+    keep_headers,
+)
 from llmtape.format.sse import Decoder, Event, encode
 from llmtape.replay import to_http
 
@@ -33,10 +56,23 @@ class Save(Protocol):
     def abandon(self, reason: str) -> None: ...
 
 
+class _Decoder(Protocol):
+    def feed(self, piece: bytes) -> list[Any]: ...
+
+    def close(self) -> list[Any]: ...
+
+
 def is_stream(response: httpx.Response) -> bool:
-    """True for a server-sent-events or NDJSON response, which is recorded event by event."""
+    """True for a server-sent-events, NDJSON or streamed JSON array response, recorded event by event."""
     content_type: str = response.headers.get("content-type", "")
-    return content_type.startswith("text/event-stream") or is_ndjson(response.headers)
+    if content_type.startswith("text/event-stream") or is_ndjson(response.headers):
+        return True
+    # Gemini streams without alt=sse as one JSON array, element by element; its errors are one document.
+    return (
+        response.status_code < 400
+        and framing(response.headers) == JSON_ARRAY
+        and response.request.url.path.endswith(ARRAY_STREAM_SUFFIXES)
+    )
 
 
 def _stored(live: httpx.Response, streaming: bool, body: Any) -> StoredResponse:
@@ -81,34 +117,46 @@ def streamed(live: httpx.Response, tee: SyncTee | AsyncTee) -> httpx.Response:
 
 
 class StreamRecorder:
-    """Collects the events (or NDJSON lines) of a live stream and re-encodes each for the caller."""
+    """Collects the events (NDJSON lines, JSON array elements) of a live stream and re-encodes each for
+    the caller."""
 
     def __init__(self, live: httpx.Response, save: Save) -> None:
         self.response = _stored(live, True, [])
         self._endpoint = live.request.url.path
-        self._lines = LineDecoder() if is_ndjson(live.headers) else None
-        if self._lines is None:
-            self.response["sse_done"] = False
-        self._events = Decoder()
+        self._framing = framing(live.headers)
+        self._decoder, self._take = self._framed(self._framing)
         self._save = save
         self.done = False
 
+    def _framed(self, kind: str) -> tuple[_Decoder, Callable[[Any], bytes]]:
+        if kind == NDJSON:
+            return LineDecoder(), self._take_line
+        if kind == JSON_ARRAY:
+            return ArrayDecoder(), self._take_element
+        self.response["sse_done"] = False
+        return Decoder(), self._take_event
+
     def feed(self, piece: bytes) -> Iterator[bytes]:
         """The caller's bytes for the events this piece completed."""
-        if self._lines is not None:
-            yield from map(self._take_line, self._lines.feed(piece))
-        else:
-            yield from map(self._take, self._events.feed(piece))
+        yield from map(self._take, self._decoded(piece))
 
     def finish(self) -> Iterator[bytes]:
         """The caller's bytes for a last unterminated event; then the recording is saved."""
         if self.done:
             return
-        if self._lines is not None:
-            yield from map(self._take_line, self._lines.close())
-        else:
-            yield from map(self._take, self._events.close())
+        yield from map(self._take, self._decoded(None))
+        if self._framing == JSON_ARRAY:
+            yield closing_piece(len(self.response["body"]))
         self._save_once()
+
+    def _decoded(self, piece: bytes | None) -> list[Any]:
+        """What the decoder completed with this piece (None: at the end); a JSON array that breaks its
+        framing is kept as far as it came, marked incomplete, and fails the caller as replay will."""
+        try:
+            return self._decoder.feed(piece) if piece is not None else self._decoder.close()
+        except MalformedArray as error:
+            self.broke(error)
+            raise httpx.RemoteProtocolError(f"llmtape: the live stream broke off: {error}") from error
 
     def broke(self, error: Exception) -> None:
         """The live stream failed midway: keep what arrived, marked incomplete, so replay fails alike."""
@@ -132,7 +180,12 @@ class StreamRecorder:
         self.response["body"].append(chunk)
         return line_bytes(chunk)
 
-    def _take(self, event: Event) -> bytes:
+    def _take_element(self, element: str) -> bytes:
+        chunk = typed(element, self._endpoint)
+        self.response["body"].append(chunk)
+        return element_piece(len(self.response["body"]) - 1, payload_bytes(chunk))
+
+    def _take_event(self, event: Event) -> bytes:
         if event == Event(DONE):
             # Clients stop reading at [DONE], so the stream is complete and saved here.
             self.response["sse_done"] = True

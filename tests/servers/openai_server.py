@@ -15,6 +15,7 @@ compresses a whole answer; ``x-test-size: N`` makes a whole chat answer N charac
 sent in pieces of 3 bytes). A request body compressed with gzip, deflate or br (``content-encoding``)
 is decoded first.
 A POST to ``/moved/<path>`` is redirected (307) to ``/<path>``.
+Gemini (Google AI, Vertex AI) and Cohere routes are served by ``tests/servers/gemini_cohere.py``.
 
     python -m tests.servers.openai_server [--port N] [--tls CERT KEY]   # prints "PORT <n>" once listening
 """
@@ -37,7 +38,7 @@ from urllib.parse import urlsplit
 
 import brotli
 
-from tests.servers import wire
+from tests.servers import gemini_cohere, wire
 
 MODEL = "gpt-4o-2024-08-06"
 FINGERPRINT = "fp_f64f290af2"
@@ -102,6 +103,12 @@ def _usage(body: dict[str, Any], completion: int) -> dict[str, int]:
     return {"completion_tokens": completion, "prompt_tokens": prompt, "total_tokens": prompt + completion}
 
 
+def mistral(body: dict[str, Any]) -> bool:
+    """A request for a Mistral model: its stream sends each tool call whole, in one chunk (OpenAI sends the
+    arguments in pieces), and the usage with the chunk that finishes the answer."""
+    return str(body.get("model", "")).startswith("mistral")
+
+
 def stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The chunks of a streamed answer: role, content or tool-call pieces, finish, usage."""
     call_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
@@ -110,10 +117,12 @@ def stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
     if wants_tool(body):
         name = body["tools"][0]["function"]["name"]
         tool_id = f"call_{uuid.uuid4().hex[:24]}"
-        first = {"index": 0, "id": tool_id, "function": {"arguments": "", "name": name}, "type": "function"}
-        chunks.append(chunk([_choice(_delta(tool_calls=[first]))]))
         arguments = tool_arguments(body)
-        for start in range(0, len(arguments), 7):
+        whole = mistral(body)
+        opened = {"arguments": arguments if whole else "", "name": name}
+        first = {"index": 0, "id": tool_id, "function": opened, "type": "function"}
+        chunks.append(chunk([_choice(_delta(tool_calls=[first]))]))
+        for start in range(0, 0 if whole else len(arguments), 7):
             piece = {
                 "index": 0,
                 "id": None,
@@ -127,7 +136,10 @@ def stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
         for index, word in enumerate(words):
             chunks.append(chunk([_choice(_delta(content=word if index == 0 else " " + word))]))
         finish, pieces = "stop", len(words)
-    chunks.append(chunk([_choice(_delta(), finish)]))
+    finished = chunk([_choice(_delta(), finish)])
+    if mistral(body):
+        finished["usage"] = _usage(body, pieces)
+    chunks.append(finished)
     if (body.get("stream_options") or {}).get("include_usage"):
         chunks.append({**chunk([]), "usage": _usage(body, pieces)})
     return chunks
@@ -213,6 +225,8 @@ class Handler(BaseHTTPRequestHandler):
         route = self.route
         if route.startswith("/moved/"):
             return self._json(307, {}, {"location": route.removeprefix("/moved")})
+        if gemini_cohere.handles(self.path):  # Gemini and Cohere check their own keys, in their own shapes
+            return gemini_cohere.answer(self, body, self._injected_status(route, raw))
         anthropic = route.endswith("/messages")
         if not route.startswith("/api/") and not self._authorized(anthropic):
             return self._error(401, "Missing API key", anthropic)

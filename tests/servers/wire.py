@@ -42,16 +42,26 @@ def sse(event: str | None, data: Any, *, crlf: bool = False, multiline: bool = F
 # Anthropic Messages ---------------------------------------------------------------------------
 
 
+def _anthropic_tool_result(message: dict[str, Any]) -> str | None:
+    """The text of the ``tool_result`` block a user message carries, if it carries one."""
+    content = message.get("content")
+    blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+    for block in blocks:
+        if block.get("type") == "tool_result":
+            inner = block.get("content") or ""
+            return inner if isinstance(inner, str) else "".join(p.get("text", "") for p in inner)
+    return None
+
+
 def anthropic_reply(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-    """The text, or the tool call, the assistant answers with."""
+    """The text, or the tool call, the assistant answers with: a tool call to a user's question when
+    tools are offered, an answer quoting the result once the tool's result comes back."""
     tools = body.get("tools") or []
     messages = body.get("messages", [])
-    if (
-        tools
-        and messages
-        and messages[-1].get("role") == "user"
-        and isinstance(messages[-1].get("content"), str)
-    ):
+    result = _anthropic_tool_result(messages[-1]) if messages else None
+    if result is not None:
+        return f"The tool said: {result}", None
+    if tools and messages and messages[-1].get("role") == "user":
         return "", {"name": tools[0]["name"], "input": {"location": _last_user_text(messages)}}
     return f"Echo: {_last_user_text(messages)}", None
 
@@ -167,8 +177,16 @@ def _responses_input_text(body: dict[str, Any]) -> str:
     return given if isinstance(given, str) else _last_user_text(given)
 
 
+def _function_output(body: dict[str, Any]) -> str | None:
+    """The output of the last input item when it is a tool's result (``function_call_output``)."""
+    given = body.get("input")
+    last = given[-1] if isinstance(given, list) and given else {}
+    return str(last.get("output")) if last.get("type") == "function_call_output" else None
+
+
 def responses_output(body: dict[str, Any]) -> list[dict[str, Any]]:
-    if body.get("tools"):
+    result = _function_output(body)
+    if body.get("tools") and result is None:
         name = body["tools"][0]["name"]
         arguments = json.dumps({"city": _responses_input_text(body)})
         return [
@@ -181,7 +199,7 @@ def responses_output(body: dict[str, Any]) -> list[dict[str, Any]]:
                 "status": "completed",
             }
         ]
-    text = f"Echo: {_responses_input_text(body)}"
+    text = f"The tool said: {result}" if result is not None else f"Echo: {_responses_input_text(body)}"
     part = {"type": "output_text", "text": text, "annotations": []}
     return [
         {

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from llmtape.errors import LlmtapeError, RecordingError, shown
-from llmtape.format.assemble import Reply, messages, payloads, reply, tools
+from llmtape.format.assemble import Reply, messages, model, payloads, reply, tools
 from llmtape.format.recording import Recording, StoredResponse
 from llmtape.jsondiff import json_diff
 from llmtape.keys import canonical_json, key_material, request_key, url_query
@@ -74,7 +74,7 @@ def summary(recording: Recording) -> list[str]:
     preview = " ".join(masked(preview).split())  # masked before it is cut short
     return [
         request.get("endpoint", ""),
-        str(request.get("model") or "-"),
+        model(recording) or "-",
         "stream" if response.get("is_streaming") else "plain",
         str(len(payloads(response))) if response.get("is_streaming") else "-",
         str(response.get("status")),
@@ -97,7 +97,7 @@ def list_rows(directory: Path, endpoint: str | None, model: str | None, text: st
 def show_lines(path: Path) -> list[str]:
     recording = masked_value(load(path))  # what is printed holds no credential
     request = recording["request"]
-    lines = [shown(path), f"{request.get('method')} {request.get('url')}  model {request.get('model')!r}"]
+    lines = [shown(path), f"{request.get('method')} {request.get('url')}  model {model(recording)!r}"]
     if recording.get("test_id"):
         lines.append(f"test {recording['test_id']}")
     if tools(request):
@@ -118,7 +118,7 @@ def reply_lines(answer: Reply, response: StoredResponse) -> list[str]:
         lines += _block("  reasoning:", answer.reasoning)
     if answer.text:
         lines += _block("  text:", answer.text)
-    lines += [f"  tool call {c.id}: {c.name}({c.arguments})" for c in answer.tool_calls]
+    lines += [f"  tool call{f' {c.id}' if c.id else ''}: {c.name}({c.arguments})" for c in answer.tool_calls]
     if answer.finish:
         lines.append(f"  finish: {answer.finish}")
     if answer.usage:

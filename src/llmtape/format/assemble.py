@@ -1,35 +1,19 @@
 """A recording as a person reads it: the request's messages and the reply put together from its chunks.
 
-Handles the OpenAI chat, completions, embeddings, models and Responses formats, Anthropic Messages
-and Ollama's native API, streamed or not.
+Handles the OpenAI chat, completions, embeddings, models and Responses formats, Anthropic Messages,
+Ollama's native API, Gemini/Vertex (``gemini``) and Cohere (``cohere``), streamed or not.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
+from llmtape.format import cohere, gemini
 from llmtape.format.recording import Recording, StoredRequest, StoredResponse
+from llmtape.format.reply import Reply, ToolCall
 
-
-@dataclass
-class ToolCall:
-    id: str
-    name: str
-    arguments: str
-
-
-@dataclass
-class Reply:
-    """What the model answered."""
-
-    text: str = ""
-    reasoning: str = ""
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    finish: str | None = None
-    usage: dict[str, Any] | None = None
-    error: str | None = None
+__all__ = ["Reply", "ToolCall", "messages", "model", "payloads", "reply", "tools"]
 
 
 def payloads(response: StoredResponse) -> list[Any]:
@@ -39,10 +23,21 @@ def payloads(response: StoredResponse) -> list[Any]:
     return [item.get("__data__") for item in items or [] if isinstance(item, dict)]
 
 
+def model(recording: Recording) -> str | None:
+    """The model asked for: the request's ``model``, else the one in a Gemini URL path, else the
+    ``modelVersion`` the answer names."""
+    request = recording["request"]
+    if request.get("model"):
+        return str(request["model"])
+    versions = (d.get("modelVersion") for d in payloads(recording["response"]) if isinstance(d, dict))
+    return gemini.model(request.get("endpoint", "")) or next((v for v in versions if v), None)
+
+
 def reply(recording: Recording) -> Reply:
     """The reply of a recording, whatever its wire format."""
     response = recording["response"]
-    data = [d for d in payloads(response) if isinstance(d, dict)]
+    # A JSON array (Gemini's error to a stream request) is read as its elements.
+    data = [d for p in payloads(response) for d in (p if isinstance(p, list) else [p]) if isinstance(d, dict)]
     if int(response.get("status", 200)) >= 400:
         detail = data[0].get("error", data[0]) if data else {}
         message = detail.get("message") if isinstance(detail, dict) else detail
@@ -168,6 +163,15 @@ BUILDERS = [
     ("/api/embed", _vectors),
     ("/embeddings", _vectors),
     ("/models", _models),
+    (":generateContent", gemini.reply),
+    (":streamGenerateContent", gemini.reply),
+    (":embedContent", gemini.vectors),
+    (":batchEmbedContents", gemini.vectors),
+    (":countTokens", gemini.count),
+    ("/v2/chat", cohere.reply),
+    ("/v2/embed", cohere.vectors),
+    ("/v2/rerank", cohere.rerank),
+    ("/v1/rerank", cohere.rerank),
 ]
 
 
@@ -176,6 +180,8 @@ def messages(request: StoredRequest) -> list[tuple[str, str]]:
     body = request.get("body") or {}
     if not isinstance(body, dict):
         return []
+    if "contents" in body:
+        return gemini.messages(body)
     pairs: list[tuple[str, str]] = []
     if body.get("system"):
         pairs.append(("system", _text(body["system"])))
@@ -187,6 +193,8 @@ def messages(request: StoredRequest) -> list[tuple[str, str]]:
         for call in message.get("tool_calls") or []:
             function = call.get("function") or {}
             text += f"\n-> {function.get('name')}({_text(function.get('arguments'))}) [{call.get('id', '')}]"
+        if message.get("tool_plan"):  # Cohere's plan before its tool calls
+            text = f"(plan) {message['tool_plan']}\n{text.strip()}"
         if message.get("tool_call_id"):
             text = f"[{message['tool_call_id']}] {text}"
         pairs.append((role, text.strip()))
@@ -198,6 +206,8 @@ def messages(request: StoredRequest) -> list[tuple[str, str]]:
 def tools(request: StoredRequest) -> list[str]:
     """The names of the tools the request offered."""
     body = request.get("body") or {}
+    if isinstance(body, dict) and "contents" in body:
+        return gemini.tools(body)
     offered = body.get("tools") if isinstance(body, dict) else None
     return [t.get("name") or (t.get("function") or {}).get("name", "?") for t in offered or []]
 
@@ -225,4 +235,6 @@ def _part(part: Any) -> str:
         return f"-> {part.get('name')}({json.dumps(part.get('input'))}) [{part.get('id', '')}]"
     if part.get("type") == "tool_result":
         return f"[{part.get('tool_use_id', '')}] {_text(part.get('content'))}"
+    if part.get("type") == "document" and isinstance(part.get("document"), dict):  # Cohere's tool results
+        return _text(part["document"].get("data"))
     return str(part.get("text", "")) or f"<{part.get('type', 'part')}>"

@@ -1,4 +1,5 @@
-"""Typed chunks and the wire bytes they replay as: SSE events, NDJSON lines, or one plain body.
+"""Typed chunks and the wire bytes they replay as: SSE events, NDJSON lines, JSON array elements, or one
+plain body.
 
 A payload that is not UTF-8 is stored as ``{"__type__": "bytes", "__data__": <its bytes read as
 latin-1>}``: one character per byte, so its ASCII stays readable, credentials in it are found and
@@ -12,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from llmtape.format.recording import Chunk, StoredResponse
+from llmtape.format import jsonarray
+from llmtape.format.recording import JSON_ARRAY, NDJSON, Chunk, StoredResponse, framing
 from llmtape.format.sse import Event, encode
 from llmtape.format.typemap import BYTES_TYPE, TEXT_TYPE, type_name
 
@@ -54,7 +56,7 @@ def typed_chunk(event: Event, endpoint: str = "") -> Chunk:
 
 def is_ndjson(headers: Any) -> bool:
     """True for a newline-delimited JSON stream (Ollama's native API)."""
-    return "ndjson" in str(headers.get("content-type", ""))
+    return framing(headers) == NDJSON
 
 
 def payload_bytes(item: Chunk) -> bytes:
@@ -89,9 +91,14 @@ def line_bytes(chunk: Chunk) -> bytes:
 
 
 def stream_bytes(response: StoredResponse) -> list[bytes]:
-    """The pieces of a streamed response: SSE events ending in ``[DONE]`` when it did, or NDJSON lines."""
-    if is_ndjson(response["headers"]):
+    """The pieces of a streamed response: SSE events ending in ``[DONE]`` when it did, NDJSON lines, or
+    the elements of a JSON array (closed unless the stream broke off)."""
+    kind = framing(response["headers"])
+    if kind == NDJSON:
         return [line_bytes(chunk) for chunk in response["body"]]
+    if kind == JSON_ARRAY:
+        elements = [payload_bytes(chunk) for chunk in response["body"]]
+        return jsonarray.pieces(elements, closed="incomplete" not in response)
     pieces = [chunk_bytes(chunk) for chunk in response["body"]]
     if response.get("sse_done", True):
         pieces.append(encode(Event(data=DONE)))

@@ -8,8 +8,9 @@ A recording is one JSON object::
      "llmtape":  {"format": 1, "matching": {...}}}
 
 A streamed body is a list of typed chunks ``{"__type__": ..., "__data__": ...}`` (plus the
-SSE fields the server sent: ``"__event__"``, ``"__id__"``, ``"__retry__"``), one per SSE event
-or NDJSON line; a plain body is one typed object or null. ``__type__`` names the SDK class the
+SSE fields the server sent: ``"__event__"``, ``"__id__"``, ``"__retry__"``), one per SSE event,
+NDJSON line or element of a streamed JSON array (told apart by :func:`framing`); a plain body is
+one typed object or null. ``__type__`` names the SDK class the
 data parses as (see ``typemap``); ``json`` and ``text`` mark untyped JSON and non-JSON text,
 ``bytes`` a payload that is not UTF-8 (its ``__data__`` is the bytes read as latin-1).
 
@@ -44,6 +45,8 @@ RESPONSE_HEADERS = frozenset(
         "location",
     }
 )
+
+SSE, NDJSON, JSON_ARRAY = "sse", "ndjson", "json-array"  # the framings of a stream
 
 SECRET_QUERY_PARAMS = frozenset(
     {"key", "api-key", "api_key", "apikey", "token", "access_token", "sig", "signature", "code"}
@@ -102,6 +105,16 @@ class Recording(TypedDict):
     request: StoredRequest
     response: StoredResponse
     llmtape: Meta
+
+
+def framing(headers: Any) -> str:
+    """How a stream is framed, told by its content-type: NDJSON lines (Ollama's native API), one JSON
+    array sent element by element (Gemini without ``alt=sse``), else server-sent events. A rule, not a
+    field, so every recording written before the JSON array was known reads as it did."""
+    content_type = str(headers.get("content-type", "")).lower()
+    if "ndjson" in content_type:
+        return NDJSON
+    return JSON_ARRAY if content_type.startswith("application/json") else SSE
 
 
 def keep_headers(headers: Any, allowed: frozenset[str]) -> dict[str, str]:

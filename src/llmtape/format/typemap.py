@@ -1,8 +1,11 @@
 """Which SDK class a stored payload parses as: an explicit map, never an import of a string from a file.
 
 ``type_name`` picks the ``__type__`` of a payload from its endpoint and its own discriminator
-(``object`` for OpenAI chat/completions/embeddings, ``type`` for Anthropic and the Responses
-API, the endpoint for Ollama). ``sdk_class`` imports only names listed in ``SDK_CLASSES``.
+(``object`` for OpenAI chat/completions/embeddings, ``type`` for Anthropic, the Responses API and
+Cohere's stream events, the endpoint for Ollama, Gemini/Vertex and Cohere). An endpoint's class
+is given only to a payload holding one of the fields every answer of it holds, so an error body
+(``{"error": ...}``, ``{"message": ...}``) stays ``json``. ``sdk_class`` imports only names
+listed in ``SDK_CLASSES``.
 """
 
 from __future__ import annotations
@@ -61,6 +64,47 @@ OLLAMA_ENDPOINTS = {
 }
 EMBEDDINGS = f"{_OPENAI}.create_embedding_response.CreateEmbeddingResponse"
 
+# google-genai parses the REST JSON (camelCase) of these methods into these classes; every chunk of a
+# stream, SSE or JSON array, is one GenerateContentResponse.
+_GENAI = "google.genai.types"
+GENERATE_CONTENT = f"{_GENAI}.GenerateContentResponse"
+_GENERATED = ("candidates", "promptFeedback", "usageMetadata", "modelVersion", "responseId")
+GEMINI_METHODS = {
+    ":generateContent": (GENERATE_CONTENT, _GENERATED),
+    ":streamGenerateContent": (GENERATE_CONTENT, _GENERATED),
+    ":batchEmbedContents": (f"{_GENAI}.EmbedContentResponse", ("embeddings",)),
+}
+# No class parses these answers as sent, so they stay "json": the SDK copies only totalTokens and
+# cachedContentTokenCount of :countTokens into CountTokensResponse, which forbids the promptTokensDetails a
+# live answer holds; it reshapes :embedContent's {"embedding": ...} into EmbedContentResponse.embeddings.
+GEMINI_UNTYPED = (":countTokens", ":embedContent")
+
+# cohere.ClientV2.chat parses /v2/chat into V2ChatResponse, chat_stream each event by its type into a
+# member of the V2ChatStreamResponse union; embed, rerank and the v1 Client.rerank as named here.
+_COHERE_STREAM = "cohere.v2.types.v2chat_stream_response"
+COHERE_EVENTS = {
+    "message-start": f"{_COHERE_STREAM}.MessageStartV2ChatStreamResponse",
+    "content-start": f"{_COHERE_STREAM}.ContentStartV2ChatStreamResponse",
+    "content-delta": f"{_COHERE_STREAM}.ContentDeltaV2ChatStreamResponse",
+    "content-end": f"{_COHERE_STREAM}.ContentEndV2ChatStreamResponse",
+    "tool-plan-delta": f"{_COHERE_STREAM}.ToolPlanDeltaV2ChatStreamResponse",
+    "tool-call-start": f"{_COHERE_STREAM}.ToolCallStartV2ChatStreamResponse",
+    "tool-call-delta": f"{_COHERE_STREAM}.ToolCallDeltaV2ChatStreamResponse",
+    "tool-call-end": f"{_COHERE_STREAM}.ToolCallEndV2ChatStreamResponse",
+    "citation-start": f"{_COHERE_STREAM}.CitationStartV2ChatStreamResponse",
+    "citation-end": f"{_COHERE_STREAM}.CitationEndV2ChatStreamResponse",
+    "message-end": f"{_COHERE_STREAM}.MessageEndV2ChatStreamResponse",
+    "debug": f"{_COHERE_STREAM}.DebugV2ChatStreamResponse",
+}
+COHERE_ENDPOINTS = {
+    "/v2/chat": ("cohere.v2.types.v2chat_response.V2ChatResponse", ("finish_reason",)),
+    "/v2/embed": ("cohere.types.embed_by_type_response.EmbedByTypeResponse", ("embeddings",)),
+    "/v2/rerank": ("cohere.v2.types.v2rerank_response.V2RerankResponse", ("results",)),
+    "/v1/rerank": ("cohere.types.rerank_response.RerankResponse", ("results",)),
+}
+# Endpoint suffix: (class, the fields of which every answer holds one).
+BY_ENDPOINT = {**GEMINI_METHODS, **COHERE_ENDPOINTS}
+
 SDK_CLASSES = frozenset(
     [
         *OPENAI_OBJECTS.values(),
@@ -68,6 +112,8 @@ SDK_CLASSES = frozenset(
         *ANTHROPIC_TYPES.values(),
         *OLLAMA_ENDPOINTS.values(),
         EMBEDDINGS,
+        *(name for name, _ in BY_ENDPOINT.values()),
+        *COHERE_EVENTS.values(),
     ]
 )
 
@@ -83,6 +129,13 @@ def type_name(data: Any, endpoint: str = "") -> str:
         if endpoint.endswith(suffix):
             return name
     kind = data.get("type")
+    if endpoint.endswith("/v2/chat") and kind in COHERE_EVENTS:
+        return COHERE_EVENTS[kind]
+    for suffix, (name, fields) in BY_ENDPOINT.items():
+        if endpoint.endswith(suffix):
+            return name if any(field in data for field in fields) else JSON_TYPE
+    if endpoint.endswith(GEMINI_UNTYPED):
+        return JSON_TYPE
     if endpoint.endswith("/messages") and kind in ANTHROPIC_TYPES:
         return ANTHROPIC_TYPES[kind]
     if endpoint.endswith("/responses") and kind in RESPONSES_EVENTS:
