@@ -10,8 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,11 @@ from llmtape.cli.commands import (
     resolve,
     show_lines,
 )
-from llmtape.cli.importers import Imported, from_llama_stack, from_vcr
+from llmtape.cli.importers import run_import
 from llmtape.cli.project import find
 from llmtape.cli.upkeep import combine_lines, prune_lines, rehash_lines
 from llmtape.cli.verify import leftover_lines, problems
-from llmtape.config import Endpoints
 from llmtape.errors import LlmtapeError
-from llmtape.keys import file_name
 from llmtape.secrets import masked
 from llmtape.store import Store
 from llmtape.usage import CACHE_FILE
@@ -153,39 +150,9 @@ def _files(paths: list[Path], patterns: tuple[str, ...]) -> list[Path]:
     return found
 
 
-def _imported(source: str, files: list[Path], per_test: bool) -> Iterator[tuple[Path, Imported]]:
-    endpoints = Endpoints()
-    for path in files:
-        pairs = (
-            from_llama_stack(path, per_test=per_test)
-            if source == "llama-stack"
-            else from_vcr(path, endpoints)
-        )
-        seen: Counter[str] = Counter()
-        for key, recording in pairs:
-            seen[key] += 1  # a request repeated within one source (a retry) keeps its order
-            yield path, (file_name(key, seen[key]), recording)
-
-
 def _import(args: argparse.Namespace) -> int:
     files = _files(args.paths, SOURCES[args.source])
-    store = Store(args.dir)
-    written, collided = 0, 0
-    for number, (path, (name, recording)) in enumerate(
-        _imported(args.source, files, args.scope == "test"), 1
-    ):
-        if store.path(name).exists():
-            collided += 1
-            print(f"  kept the existing {name}.json; {path} sends the same request")
-        else:
-            store.save(name, recording)
-            written += 1
-        if number % 100 == 0:
-            print(f"  {number} imported...", file=sys.stderr)
-    print(f"llmtape: imported {len(files)} files into {args.dir}: {written} written, {collided} collided")
-    if collided and args.scope == "shared":
-        print("llmtape: identical requests share one recording in the shared scope; --scope test keeps each")
-    return 0
+    return run_import(args.source, files, args.dir, per_test=args.scope == "test", root=args.project.root)
 
 
 def _verify(args: argparse.Namespace) -> int:

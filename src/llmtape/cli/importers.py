@@ -1,44 +1,188 @@
 """Bring recordings made by other tools: llama-stack's recording files and vcrpy cassettes.
 
-Each importer turns one source file into ``(name, recording)`` pairs keyed by llmtape's own
-rule, keeping every chunk's data unchanged.
+Each source becomes recordings keyed by llmtape's own rule, every chunk's data unchanged. What cannot
+be imported (a file, or one interaction of a cassette) is reported with why and the fix, and skipped;
+the others are imported all the same, and the summary counts what was written, collided and skipped.
 """
 
 from __future__ import annotations
 
-import gzip
-import zlib
+import os
+import sys
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 
+from llmtape.cli import cassettes
+from llmtape.cli.cassettes import Unusable
 from llmtape.config import Endpoints
-from llmtape.errors import RecordingError
-from llmtape.format.chunks import is_ndjson, typed, typed_chunk
-from llmtape.format.ndjson import LineDecoder
+from llmtape.errors import RecordingError, shown
 from llmtape.format.recording import (
-    RESPONSE_HEADERS,
     Recording,
     StoredResponse,
     dumps,
-    keep_headers,
     new_recording,
     new_request,
     parse,
+    scrub_url,
 )
-from llmtape.format.sse import Decoder
 from llmtape.format.typemap import JSON_TYPE
+from llmtape.keys import file_name
 from llmtape.matching import Matching, recording_key
+from llmtape.secrets import environment_secrets, masked, recording_shapes, redact_recording
+from llmtape.store import Store
 
 Imported = tuple[str, Recording]
-SSE = "text/event-stream"
+OK, INCOMPLETE = 0, 1  # exit statuses: all imported; something skipped, or nothing imported at all
 
 
-def from_llama_stack(path: Path, *, per_test: bool) -> Iterator[Imported]:
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A source file, or one interaction of it, that was not imported: where, why, and what to do."""
+
+    source: Path
+    reason: str  # a short name, counted in the summary
+    detail: str
+    fix: str
+    where: str = ""  # "interaction 2 of 5 (POST https://...)" in a cassette
+
+    def lines(self) -> list[str]:
+        place = shown(self.source) + (f", {self.where}" if self.where else "")
+        return [f"llmtape: skipped {place}: {self.detail}", f"  fix: {self.fix}"]
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOut:
+    """An interaction that is not an LLM call, by llmtape's endpoints."""
+
+    request: str
+
+
+Item = Imported | Skipped | LeftOut
+
+
+def run_import(source: str, files: list[Path], directory: Path, *, per_test: bool, root: Path) -> int:
+    """Import ``files`` (llama-stack recordings or vcrpy cassettes) into ``directory``; the exit status."""
+    tally, endpoints = Tally(Store(directory), per_test), Endpoints()
+    for path in files:
+        if source == "llama-stack":
+            tally.take(path, from_llama_stack(path, per_test=per_test))
+        else:
+            test_id = cassettes.node_id(path, root) if per_test else None
+            tally.take(path, from_vcr(path, endpoints, test_id=test_id))
+    return tally.summary(len(files))
+
+
+@dataclass
+class Tally:
+    """What an import did so far: written, collided, skipped (by reason) and left out."""
+
+    store: Store
+    per_test: bool
+    written: int = 0
+    collided: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    left_out: int = 0
+
+    def take(self, path: Path, items: Iterator[Item]) -> None:
+        """Store one source file's recordings, a request repeated within it (a retry) in its order."""
+        seen: Counter[str] = Counter()
+        left: list[str] = []
+        skipped = False
+        for item in items:
+            if isinstance(item, Skipped):
+                self.skipped[item.reason] += 1
+                skipped = True
+                _report(item.lines())
+            elif isinstance(item, LeftOut):
+                left.append(item.request)
+            else:
+                seen[item[0]] += 1
+                self._store(path, file_name(item[0], seen[item[0]]), item[1])
+        self.left_out += len(left)
+        if not (seen or skipped):
+            calls = ", ".join(left[:3]) + (", ..." if len(left) > 3 else "")
+            why = f"no LLM call in it ({calls})" if left else "it holds no interaction"
+            _report([f"llmtape: nothing imported from {shown(path)}: {why}"])
+
+    def _store(self, path: Path, name: str, recording: Recording) -> None:
+        if self.store.path(name).exists():
+            self.collided += 1
+            print(masked(f"  kept the existing {name}.json; {path} sends the same request"))
+        else:
+            self.store.save(name, recording)
+            self.written += 1
+        if (self.written + self.collided) % 100 == 0:
+            print(f"  {self.written + self.collided} imported...", file=sys.stderr)
+
+    def summary(self, files: int) -> int:
+        """Print the summary line (and what follows from it); the exit status."""
+        skipped = sum(self.skipped.values())
+        why = ", ".join(f"{count} {reason}" for reason, count in self.skipped.most_common())
+        left = f", {self.left_out} left out (not LLM calls)" if self.left_out else ""
+        print(
+            f"llmtape: imported {files} files into {self.store.directory}: {self.written} written, "
+            f"{self.collided} collided, {skipped} skipped{f' ({why})' if why else ''}{left}"
+        )
+        if self.collided and not self.per_test:
+            print(
+                "llmtape: identical requests share one recording in the shared scope; --scope test keeps each"
+            )
+        if not self.written + self.collided:
+            print("llmtape: nothing was imported")
+        return INCOMPLETE if skipped or not self.written + self.collided else OK
+
+
+def _report(lines: list[str]) -> None:
+    for line in lines:
+        print(masked(line), file=sys.stderr)
+
+
+def finished(recording: Recording) -> Imported:
+    """An imported recording and its key, its credentials from the environment redacted, once the secret
+    gate and the format's parser accept it."""
+    recording = redact_recording(recording, environment_secrets(os.environ))
+    found = recording_shapes(recording)
+    if found:
+        raise Unusable(
+            "credential",
+            f"it holds what looks like a credential ({', '.join(found)})",
+            "remove it from the source (vcrpy: filter_headers, filter_query_parameters, "
+            "before_record_response) and import again",
+        )
+    try:
+        parse(dumps(recording), "the imported recording")
+    except RecordingError as error:
+        raise Unusable("invalid", str(error).splitlines()[0].removeprefix("llmtape: ")) from None
+    return recording_key(recording, Matching()), recording
+
+
+def _skipped(source: Path, error: Exception, where: str = "") -> Skipped:
+    if isinstance(error, Unusable):
+        return Skipped(source, error.reason, error.detail, error.fix, where)
+    return Skipped(
+        source,
+        "unreadable",
+        f"llmtape could not read it ({type(error).__name__}: {error})",
+        "report it to llmtape's issue tracker, with this part of the file",
+        where,
+    )
+
+
+def from_llama_stack(path: Path, *, per_test: bool) -> Iterator[Item]:
     """One llama-stack recording; ``per_test`` keys it by its test id (or, lacking one, its file)."""
+    try:
+        yield finished(_llama_recording(path, per_test))
+    except Exception as error:  # one odd file must not cost the others: reported, then skipped
+        yield _skipped(path, error)
+
+
+def _llama_recording(path: Path, per_test: bool) -> Recording:
     data = _json_file(path)
     request, response = data["request"], data["response"]
     url, endpoint = request["url"], urlsplit(request["url"]).path
@@ -48,13 +192,7 @@ def from_llama_stack(path: Path, *, per_test: bool) -> Iterator[Imported]:
         method, body = "GET", None
     test_id = (data.get("test_id") or f"llama-stack:{path.stem}") if per_test else None
     stored = new_request(method, url, endpoint, {"content-type": "application/json"}, body)
-    recording = new_recording(stored, _llama_response(response), test_id)
-    yield recording_key(recording, Matching()), checked(recording, path)
-
-
-def checked(recording: Recording, source: Path) -> Recording:
-    """An imported recording, once the format's parser accepts it (the error names the source file)."""
-    return parse(dumps(recording), f"{source} (as imported)")
+    return new_recording(stored, _llama_response(response), test_id)
 
 
 def _llama_response(response: dict[str, Any]) -> StoredResponse:
@@ -64,7 +202,7 @@ def _llama_response(response: dict[str, Any]) -> StoredResponse:
         body = {"__type__": JSON_TYPE, "__data__": {"error": detail}}
         return _response(int(error.get("status_code") or 500), "application/json", False, body)
     if response.get("is_streaming"):
-        return {**_response(200, SSE, True, response["body"]), "sse_done": True}
+        return {**_response(200, "text/event-stream", True, response["body"]), "sse_done": True}
     body = response["body"]
     if isinstance(body, list):  # a model list, stored item by item
         body = {
@@ -83,82 +221,40 @@ def _response(status: int, content_type: str, streaming: bool, body: Any) -> Sto
     }
 
 
-def from_vcr(path: Path, endpoints: Endpoints) -> Iterator[Imported]:
-    """The LLM calls of a vcrpy (or pytest-recording) YAML cassette; other interactions are skipped."""
-    try:
-        import yaml
-    except ImportError:
-        raise RecordingError(
-            "llmtape: reading vcrpy cassettes needs PyYAML; install it with pip install 'llmtape[vcr]'",
-            path=str(path),
-        ) from None
-    cassette = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    for interaction in cassette.get("interactions", []):
-        request = interaction["request"]
-        method, url = request["method"].upper(), request["uri"]
-        endpoint = urlsplit(url).path
-        if endpoints.match(method, endpoint):
-            key, recording = _vcr_interaction(method, url, endpoint, request, interaction["response"])
-            yield key, checked(recording, path)
-
-
-def _vcr_interaction(
-    method: str, url: str, endpoint: str, request: dict[str, Any], response: dict[str, Any]
-) -> Imported:
-    raw = _bytes(request.get("body"))
-    body = orjson.loads(raw) if raw else None
-    headers = {name.lower(): values[0] for name, values in (response.get("headers") or {}).items() if values}
-    content = _decoded(
-        _bytes((response.get("body") or {}).get("string")), headers.get("content-encoding", "")
-    )
-    stored = {
-        "status": int(response["status"]["code"]),
-        "headers": keep_headers(headers, RESPONSE_HEADERS),
-        # Bytes that are not UTF-8 travel as surrogates and are stored as they came (see chunks.typed).
-        **_vcr_body(content.decode("utf-8", errors="surrogateescape"), headers, endpoint),
-    }
-    req = new_request(method, url, endpoint, {"content-type": "application/json"}, body)
-    recording = new_recording(req, stored)  # type: ignore[arg-type]
-    return recording_key(recording, Matching()), recording
-
-
-def _vcr_body(text: str, headers: dict[str, str], endpoint: str) -> dict[str, Any]:
-    if headers.get("content-type", "").startswith(SSE):
-        events = Decoder()
-        found = [*events.feed(text.encode("utf-8", errors="surrogateescape")), *events.close()]
-        chunks = [typed_chunk(event, endpoint) for event in found if event.data != "[DONE]"]
-        return {"is_streaming": True, "body": chunks, "sse_done": len(chunks) < len(found)}
-    if is_ndjson(headers):
-        lines = LineDecoder()
-        return {
-            "is_streaming": True,
-            "body": [
-                typed(line, endpoint)
-                for line in [*lines.feed(text.encode("utf-8", errors="surrogateescape")), *lines.close()]
-            ],
-        }
-    return {"is_streaming": False, "body": typed(text, endpoint) if text else None}
-
-
-def _bytes(value: Any) -> bytes:
-    if value is None:
-        return b""
-    return value if isinstance(value, bytes) else str(value).encode("utf-8")
-
-
-def _decoded(content: bytes, encoding: str) -> bytes:
-    if "gzip" in encoding:
-        return gzip.decompress(content)
-    if "deflate" in encoding:
-        return zlib.decompress(content)
-    return content
-
-
 def _json_file(path: Path) -> dict[str, Any]:
     try:
         data = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as error:
-        raise RecordingError(f"llmtape: not a JSON recording ({error})", path=str(path)) from None
+        raise Unusable("not JSON", f"it is not JSON ({error})", "repair it, or leave it out") from None
     if not (isinstance(data, dict) and isinstance(data.get("request"), dict) and "response" in data):
-        raise RecordingError("llmtape: not a llama-stack recording (no 'request'/'response')", path=str(path))
+        raise Unusable(
+            "unknown layout",
+            "it is not a llama-stack recording (no 'request'/'response')",
+            "import llama-stack recording files only",
+        )
     return data
+
+
+def from_vcr(path: Path, endpoints: Endpoints, *, test_id: str | None = None) -> Iterator[Item]:
+    """The LLM calls of a vcrpy (or pytest-recording) cassette, each one a recording or a report of why
+    not; the other interactions are left out."""
+    try:
+        found = cassettes.interactions(path)
+    except Unusable as error:
+        yield _skipped(path, error)
+        return
+    for index, interaction in enumerate(found, 1):
+        yield _vcr_item(path, f"interaction {index} of {len(found)}", interaction, endpoints, test_id)
+
+
+def _vcr_item(path: Path, where: str, interaction: Any, endpoints: Endpoints, test_id: str | None) -> Item:
+    try:
+        method, url = cassettes.request_line(interaction)
+        request = f"{method} {scrub_url(url)}"
+        where = f"{where} ({request})"
+        parts = urlsplit(url)
+        if not endpoints.match(method, parts.path, parts.netloc.rpartition("@")[2]):
+            return LeftOut(request)
+        return finished(cassettes.recording(cassettes.exchange(interaction), test_id))
+    except Exception as error:  # one odd interaction must not cost the others: reported, then skipped
+        return _skipped(path, error, where)
