@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import httpx
 
 from llmtape.config import Mode
-from llmtape.decide import Decision, Fail, Forward, Miss, Record, Replay, decide, recheck
+from llmtape.decide import Decision, Drop, Fail, Forward, Miss, Record, Replay, decide, recheck
 from llmtape.errors import LlmtapeError, LockTimeout, RecordingError, SecretFound, shown
 from llmtape.format.recording import StoredResponse, new_recording, new_request
 from llmtape.incoming import Incoming
@@ -109,6 +109,8 @@ def _answer(
     if isinstance(decision, Miss):
         tape.log(incoming, Outcome.MISSING, decision.message)
         return error_response(MISSING_STATUS, "llmtape_missing_recording", decision.message)
+    if isinstance(decision, Drop):
+        return httpx.Response(204) if tape.options.mode is Mode.REPLAY else None
     assert isinstance(decision, Forward)
     tape.log(incoming, Outcome.LIVE)
     return None

@@ -120,6 +120,10 @@ LLM_PATHS = (
 
 DEFAULT_ENDPOINTS = (*(f"* //{host}/*" for host in LLM_HOSTS), *LLM_PATHS)
 
+# What SDKs send to an LLM API's host about themselves, not LLM calls: never recorded; answered locally in
+# replay mode (an empty 204), sent live otherwise. openai-agents exports its traces here by default.
+TELEMETRY = ("POST //api.openai.com/v1/traces/ingest",)
+
 
 class Endpoints:
     """Which requests are LLM calls, from patterns ``"METHOD GLOB"``: the glob matches the URL path
@@ -145,6 +149,11 @@ class Endpoints:
                 if pattern is not None and pattern.fullmatch(target) is not None:
                     return True
         return False
+
+
+def is_telemetry(method: str, path: str, host: str) -> bool:
+    """True for a request in ``TELEMETRY``."""
+    return _TELEMETRY.match(method, path, host)
 
 
 def is_llm_host(host: str) -> bool:
@@ -182,3 +191,4 @@ def _joined(by_method: dict[str, list[str]]) -> dict[str, re.Pattern[str]]:
 
 
 _LLM_HOST = re.compile("|".join(_host_regex(host) for host in LLM_HOSTS))
+_TELEMETRY = Endpoints(TELEMETRY, defaults=False)

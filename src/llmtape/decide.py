@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from llmtape.config import Mode
+from llmtape.config import Mode, is_telemetry
 from llmtape.context import Options, Run
 from llmtape.errors import LlmtapeError, RecordingError
 from llmtape.format.recording import Recording
@@ -47,19 +48,27 @@ class Forward:
 
 
 @dataclass(frozen=True, slots=True)
+class Drop:
+    """Telemetry, not an LLM call (``config.TELEMETRY``): never stored; empty in replay, live otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
 class Fail:
     """The request cannot be answered: this error says why and how to fix it."""
 
     error: LlmtapeError
 
 
-Decision = Replay | Miss | Record | Forward | Fail
+Decision = Replay | Miss | Record | Forward | Drop | Fail
 
 
 def decide(incoming: Incoming, options: Options, run: Run) -> Decision:
     """What happens to ``incoming`` under ``options``, given the recordings of ``run``."""
     if options.mode is Mode.LIVE:
         return Forward()
+    url = urlsplit(incoming.url)
+    if is_telemetry(incoming.method, incoming.endpoint, url.netloc.rpartition("@")[2]):
+        return Drop()
     store = run.store(options.directory)
     path = incoming.path
     if options.mode is Mode.REWRITE and not run.wrote(path):

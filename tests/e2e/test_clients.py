@@ -207,3 +207,24 @@ def test_record_mode_streams_through_before_the_stream_ends(
     assert httpx.get(f"http://127.0.0.1:{server.port}/stats").json()["held"] is True
     assert len(ids) > 3
     assert len(list(tmp_path.glob("*.json"))) == 1
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_an_sdks_trace_export_is_answered_in_replay_and_never_stored(
+    asynchronous: bool, tmp_path: Path, network: NetworkGuard
+) -> None:
+    # openai-agents posts its traces to api.openai.com from a background client: in replay mode that
+    # must neither reach the network nor count as a missing recording.
+    network.block()
+    url, traces = "https://api.openai.com/v1/traces/ingest", {"data": [{"object": "trace", "id": "trace_1"}]}
+
+    async def apost() -> int:
+        async with httpx2.AsyncClient() as client:
+            return (await client.post(url, json=traces)).status_code
+
+    with llmtape.tape(tmp_path) as replay:
+        status = asyncio.run(apost()) if asynchronous else httpx2.post(url, json=traces).status_code
+    assert status == 204
+    assert replay.calls == []
+    assert list(tmp_path.iterdir()) == []
+    assert network.attempts == []

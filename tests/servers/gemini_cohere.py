@@ -166,18 +166,33 @@ def gemini_reply(body: dict[str, Any]) -> dict[str, Any]:
     """The one part the model answers with: a ``functionCall`` when a tool is wanted, else text."""
     contents = body.get("contents", [])
     last = contents[-1] if contents else {}
-    responses = [part["functionResponse"] for part in last.get("parts", []) if "functionResponse" in part]
+    # The REST API reads proto JSON, which takes snake_case field names as well as camelCase (litellm's).
+    parts = last.get("parts", [])
+    responses = [part.get("functionResponse") or part["function_response"] for part in parts if _answer(part)]
     if responses:
         result = json.dumps(responses[0].get("response"), sort_keys=True)
         return {"text": f"The function {responses[0].get('name')} returned {result}."}
-    declarations = [d for tool in body.get("tools", []) for d in tool.get("functionDeclarations", [])]
+    declarations = [
+        d
+        for tool in body.get("tools", [])
+        for d in tool.get("functionDeclarations") or tool.get("function_declarations") or []
+    ]
     said = " ".join(_part_texts(last))
     if declarations and last.get("role", "user") == "user":
         declaration = declarations[0]
-        schema = declaration.get("parameters") or declaration.get("parametersJsonSchema") or {}
+        schema = (
+            declaration.get("parameters")
+            or declaration.get("parametersJsonSchema")
+            or declaration.get("parameters_json_schema")
+            or {}
+        )
         args = {name: said for name in list(schema.get("properties", {}))[:1]}
         return {"functionCall": {"name": declaration["name"], "args": args}}
     return {"text": f"You said: {said}. This conversation has {len(contents)} turns."}
+
+
+def _answer(part: dict[str, Any]) -> bool:
+    return "functionResponse" in part or "function_response" in part
 
 
 def _usage(body: dict[str, Any], reply: int | None, vertex: bool) -> dict[str, Any]:
@@ -247,6 +262,15 @@ def vector(text: str, size: int | None = None) -> list[float]:
     """A deterministic embedding of ``text`` (4 numbers unless a size is asked for)."""
     base = [round(len(text) / 10, 4), 0.5, -0.25, round(len(text.split()) / 10, 4)]
     return [base[i % 4] for i in range(size or 4)]
+
+
+def _typed_vector(values: list[float], kind: str) -> list[float] | list[int]:
+    """An embedding in the number type Cohere sends for ``kind``: integers for the quantized ones."""
+    if kind in ("int8", "binary"):
+        return [round(value * 127) for value in values]
+    if kind in ("uint8", "ubinary"):
+        return [round((value + 1) * 127) for value in values]
+    return values
 
 
 def _embedding(request: dict[str, Any]) -> dict[str, Any]:
@@ -404,7 +428,10 @@ def _meta(**billed: int) -> dict[str, Any]:
 
 def cohere_embed(body: dict[str, Any]) -> dict[str, Any]:
     texts = body.get("texts", [])
-    embeddings = {kind: [vector(text) for text in texts] for kind in body.get("embedding_types") or ["float"]}
+    embeddings = {
+        kind: [_typed_vector(vector(text), kind) for text in texts]
+        for kind in body.get("embedding_types") or ["float"]
+    }
     return {
         "id": str(uuid.uuid4()),
         "texts": texts,

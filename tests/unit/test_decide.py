@@ -12,7 +12,7 @@ import pytest
 
 from llmtape.config import Mode
 from llmtape.context import Options, Run
-from llmtape.decide import Fail, Forward, Miss, Record, Replay, decide, recheck
+from llmtape.decide import Drop, Fail, Forward, Miss, Record, Replay, decide, recheck
 from llmtape.format.recording import StoredResponse, new_recording, new_request
 from llmtape.incoming import Incoming
 from llmtape.keys import file_name, request_key
@@ -127,3 +127,23 @@ def test_the_name_check_runs_once_per_file(tmp_path: Path) -> None:
     assert not store.checked(incoming(tmp_path).key)
     assert isinstance(decided(Mode.REPLAY, tmp_path, run), Replay)
     assert store.checked(incoming(tmp_path).key)
+
+
+@pytest.mark.parametrize("mode", [Mode.REPLAY, Mode.RECORD, Mode.REWRITE])
+def test_an_sdks_own_telemetry_is_never_a_recording(mode: Mode, tmp_path: Path) -> None:
+    # openai-agents exports its traces to the OpenAI host: not an LLM call, so never stored nor missed.
+    url, endpoint = "https://api.openai.com/v1/traces/ingest", "/v1/traces/ingest"
+    key = request_key("POST", endpoint, {"data": []})
+    traces = Incoming("POST", url, endpoint, httpx.Headers(), {"data": []}, key, 1, tmp_path / f"{key}.json")
+    assert isinstance(decide(traces, Options(mode=mode, directory=tmp_path), Run()), Drop)
+    chat = Incoming(
+        "POST",
+        "https://api.openai.com/v1/chat/completions",
+        "/v1/chat/completions",
+        httpx.Headers(),
+        BODY,
+        key,
+        1,
+        tmp_path / f"{key}.json",
+    )
+    assert not isinstance(decide(chat, Options(mode=mode, directory=tmp_path), Run()), Drop)
