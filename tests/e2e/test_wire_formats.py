@@ -67,7 +67,7 @@ def test_responses_function_call_arguments_and_helper(
         return deltas, item.arguments, item.name
 
     deltas, arguments, name = round_trip(server, tmp_path, network, call)
-    assert json.loads(deltas) == json.loads(arguments) == {"city": "Paris"}
+    assert json.loads(deltas) == json.loads(arguments) == {"location": "Paris"}
     assert name == "get_weather"
 
 

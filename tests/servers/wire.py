@@ -188,7 +188,8 @@ def responses_output(body: dict[str, Any]) -> list[dict[str, Any]]:
     result = _function_output(body)
     if body.get("tools") and result is None:
         name = body["tools"][0]["name"]
-        arguments = json.dumps({"city": _responses_input_text(body)})
+        properties = (body["tools"][0].get("parameters") or {}).get("properties") or {"city": {}}
+        arguments = json.dumps({next(iter(properties)): _responses_input_text(body)})
         return [
             {
                 "type": "function_call",
