@@ -106,6 +106,9 @@ LLM_PATHS = (
     "POST *:countTokens",
     "POST *:embedContent",
     "POST *:batchEmbedContents",
+    "POST *:predict",  # Vertex AI: embedding models that are not Gemini
+    "POST *:rawPredict",  # Vertex AI: partner models (Claude, Llama, Mistral)
+    "POST *:streamRawPredict",
     "POST */v2/chat",
     "POST */v2/embed",
     "POST */v2/rerank",
