@@ -154,6 +154,18 @@ class Endpoints:
         return False
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def place(scheme: str, host: str, port: int | None) -> str:
+    """A URL's host as endpoint patterns see it: lower case, without a trailing dot, an IPv6 address in
+    brackets, and ``:port`` only when the port is not the scheme's default."""
+    name = host.lower().rstrip(".")
+    if ":" in name and not name.startswith("["):
+        name = f"[{name}]"
+    return name if port is None or port == _DEFAULT_PORTS.get(scheme.lower()) else f"{name}:{port}"
+
+
 def is_telemetry(method: str, path: str, host: str) -> bool:
     """True for a request in ``TELEMETRY``."""
     return _TELEMETRY.match(method, path, host)

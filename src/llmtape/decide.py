@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from llmtape.config import Mode, is_telemetry
+from llmtape.config import Mode, is_telemetry, place
 from llmtape.context import Options, Run
 from llmtape.errors import LlmtapeError, RecordingError
 from llmtape.format.recording import Recording
@@ -67,7 +67,7 @@ def decide(incoming: Incoming, options: Options, run: Run) -> Decision:
     if options.mode is Mode.LIVE:
         return Forward()
     url = urlsplit(incoming.url)
-    if is_telemetry(incoming.method, incoming.endpoint, url.netloc.rpartition("@")[2]):
+    if is_telemetry(incoming.method, incoming.endpoint, place(url.scheme, url.hostname or "", url.port)):
         return Drop()
     store = run.store(options.directory)
     path = incoming.path

@@ -52,18 +52,25 @@ def install() -> None:
     if _originals:
         return
     _originals["socket"] = lookup = socket.getaddrinfo
-    _originals["loop"] = loop_lookup = asyncio.BaseEventLoop.getaddrinfo
+    _originals["loop"] = asyncio.BaseEventLoop.getaddrinfo
 
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if not _delegated(sys._getframe(1)):
-            check(host, port, sys._getframe(1))
+        check(host, port, sys._getframe(1))
         return lookup(host, port, *args, **kwargs)
 
     async def loop_getaddrinfo(
-        self: asyncio.BaseEventLoop, host: Any, port: Any, *args: Any, **kw: Any
+        self: asyncio.BaseEventLoop,
+        host: Any,
+        port: Any,
+        family: int = 0,
+        type: int = 0,
+        proto: int = 0,
+        flags: int = 0,
     ) -> Any:
+        # Checked here, where the caller's stack is visible; the lookup itself runs in the loop's thread
+        # pool as the loop's own getaddrinfo runs it, without a second check there.
         check(host, port, sys._getframe(1))
-        return await loop_lookup(self, host, port, *args, **kw)
+        return await self.run_in_executor(None, lookup, host, port, family, type, proto, flags)
 
     socket.getaddrinfo = getaddrinfo
     asyncio.BaseEventLoop.getaddrinfo = loop_getaddrinfo  # type: ignore[method-assign]
@@ -106,8 +113,10 @@ def _message(place: str, stack: str, *, intercepted: bool, replay: bool) -> str:
         return (
             f"llmtape: a request to {place}, a hosted LLM API, was about to leave through {stack}, but no "
             "endpoint pattern intercepts it (llmtape_default_endpoints is false, or the marker says "
-            "default_endpoints=False); in replay mode nothing reaches the network\n"
-            f"  fix: add a pattern for it to llmtape_endpoints, like '* //{host}/*', or keep the defaults"
+            "default_endpoints=False), or its client was made before llmtape started; in replay mode "
+            "nothing reaches the network\n"
+            f"  fix: add a pattern for it to llmtape_endpoints, like '* //{host}/*', or keep the defaults; "
+            "make the client in the test"
         )
     return (
         f"llmtape: a connection to {place}, a hosted LLM API, was about to leave through {stack}, which "
@@ -135,8 +144,3 @@ def _packages(frame: FrameType | None) -> list[str]:
             found.append(package)
         frame = frame.f_back
     return found
-
-
-def _delegated(frame: FrameType | None) -> bool:
-    """True for a lookup an event loop runs in its thread pool: checked already, in the loop's thread."""
-    return frame is not None and not _packages(frame)

@@ -24,6 +24,7 @@ import httpx
 from respx.mocks import HTTPCoreMocker, Mocker
 
 from llmtape import carry, escapes, intercept_aiohttp
+from llmtape.config import place
 from llmtape.context import active
 from llmtape.tape import Tape
 
@@ -133,7 +134,7 @@ class _Interceptor(HTTPCoreMocker, ABC):
             return None
         outgoing: httpx.Request = cls.to_httpx_request(request=request)  # type: ignore[no-untyped-call]
         url = outgoing.url
-        host = f"{url.host}:{url.port}" if url.port else url.host
+        host = place(url.scheme, url.host, url.port)
         return outgoing if tape.options.intercepts(outgoing.method, url.path, host) else None
 
     @classmethod
@@ -213,6 +214,4 @@ def uninstall() -> None:
             for interceptor in INTERCEPTORS:
                 with _user_mocks_on_top(interceptor):
                     interceptor.stop(force=True)
-            if intercept_aiohttp.available():
-                intercept_aiohttp.uninstall()
             escapes.uninstall()

@@ -1,13 +1,14 @@
 """Interception of ``aiohttp.ClientSession``: google-genai's async client, litellm's async transport,
 openai's ``DefaultAioHttpClient`` and every httpx transport built on aiohttp (``httpx-aiohttp``).
 
-aiohttp's extension point for this is the client middleware (aiohttp 3.12+): while llmtape is installed,
-every new session gets llmtape's middleware last, nearest the network, so the user's own middlewares
-still run first. An LLM call of an active tape is carried like any other (``carry.ahandle``); a live
-call goes out through the session's own connector. aiohttp has no public way to build a response
-that did not come off a connection, so :func:`_client_response` fills one in as ``start()`` would
-(the one place that touches aiohttp's internals; aioresponses 0.7.9 does the same and fails on
-aiohttp 3.14, whose constructor changed).
+aiohttp's extension point for this is the client middleware (aiohttp 3.12+): once llmtape is installed
+(when the pytest plugin loads, or a tape first starts), every new session gets llmtape's middleware last,
+nearest the network, so the user's own middlewares still run first; with no tape active it passes
+every request on untouched, so it stays installed. An LLM call of an active tape is carried like any
+other (``carry.ahandle``); a live call goes out through the session's own connector. aiohttp has no
+public way to build a response that did not come off a connection, so :func:`_client_response` fills
+one in as ``start()`` would (the one place that touches aiohttp's internals; aioresponses 0.7.9 does
+the same and fails on aiohttp 3.14, whose constructor changed).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, cast
 import httpx
 
 from llmtape import carry
+from llmtape.config import place
 from llmtape.context import active
 
 # What aiohttp decodes before the application sees the body: the stored headers must not claim it again.
@@ -56,27 +58,20 @@ def install() -> None:
     aiohttp.ClientSession.__init__ = __init__  # type: ignore[method-assign]
 
 
-def uninstall() -> None:
-    """New sessions are plain again; those created meanwhile pass through once no tape is active."""
-    global _original_init
-    import aiohttp
-
-    if _original_init is not None:
-        aiohttp.ClientSession.__init__ = _original_init  # type: ignore[method-assign]
-        _original_init = None
-
-
 async def _middleware(request: Any, handler: Callable[[Any], Awaitable[Any]]) -> Any:
     tape = active()
     if tape is None:
         return await handler(request)
     url = request.url
-    host = f"{url.host}:{url.explicit_port}" if url.explicit_port else str(url.host)
+    host = place(url.scheme, str(url.host), url.explicit_port)
     if not tape.options.intercepts(request.method, url.path, host):
         return await handler(request)
     body = request.body
     content = await body.as_bytes() if body else b""
-    outgoing = httpx.Request(request.method, str(url), headers=list(request.headers.items()), content=content)
+    headers = list(request.headers.items())
+    if getattr(request, "compress", None):  # aiohttp compresses the body as it writes it: it is plain here
+        headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
+    outgoing = httpx.Request(request.method, str(url), headers=headers, content=content)
 
     async def send() -> httpx.Response:
         return _as_httpx(await handler(request), outgoing)
@@ -89,7 +84,7 @@ async def _middleware(request: Any, handler: Callable[[Any], Awaitable[Any]]) ->
 
 def _as_httpx(live: Any, request: httpx.Request) -> httpx.Response:
     """A live aiohttp response as an unread httpx response over its (already decoded) body."""
-    headers = [(k, v) for k, v in live.headers.items() if k.lower() not in _DECODED_HEADERS]
+    headers = [(k, v) for k, v in live.raw_headers if k.decode("latin-1").lower() not in _DECODED_HEADERS]
     return httpx.Response(live.status, headers=headers, stream=_LiveBody(live), request=request)
 
 
@@ -111,19 +106,44 @@ def _client_response(request: Any, answer: httpx.Response) -> Any:
     from multidict import CIMultiDict, CIMultiDictProxy
 
     loop = asyncio.get_running_loop()
-    response = request.response_class(request.method, request.original_url, **_response_arguments(request))
-    headers = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in _DECODED_HEADERS]
+    response_class = _draining(request.response_class)
+    response = response_class(request.method, request.original_url, **_response_arguments(request))
+    raw = [(k, v) for k, v in answer.headers.raw if k.decode("latin-1").lower() not in _DECODED_HEADERS]
+    headers = [(k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in raw]
     response.version = aiohttp.HttpVersion11
     response.status, response.reason = answer.status_code, answer.reason_phrase
     response._headers = CIMultiDictProxy(CIMultiDict(headers))
-    response._raw_headers = tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in headers)
+    response._raw_headers = tuple(raw)
     response._raw_cookie_headers = tuple(v for k, v in headers if k.lower() == "set-cookie") or None
     reader = aiohttp.StreamReader(cast(Any, _Feed()), 2**16, loop=loop)
     response.content = reader
     task = loop.create_task(_pump(answer, reader))
     _pumps.add(task)
     task.add_done_callback(_pumps.discard)
+    response.llmtape_pump = task
     return response
+
+
+_draining_classes: dict[type[Any], type[Any]] = {}
+
+
+def _draining(base: type[Any]) -> type[Any]:
+    """``base`` (the session's response class) whose ``wait_for_close``, awaited when the caller leaves
+    ``async with``, first lets the answer finish: a live stream left unread is read to its end and saved
+    while the session is still open, as an httpx caller's close does."""
+    if base not in _draining_classes:
+
+        class Draining(base):  # type: ignore[misc]
+            llmtape_pump: asyncio.Task[None] | None = None
+
+            async def wait_for_close(self) -> None:
+                if self.llmtape_pump is not None:
+                    await asyncio.shield(self.llmtape_pump)
+                await super().wait_for_close()
+
+        Draining.__name__ = Draining.__qualname__ = base.__name__
+        _draining_classes[base] = Draining
+    return _draining_classes[base]
 
 
 def _response_arguments(request: Any) -> dict[str, Any]:
@@ -172,7 +192,7 @@ async def _pump(answer: httpx.Response, reader: Any) -> None:
     except Exception as error:
         # A reader raises its error at once, dropping what it holds: let the caller read every event that
         # came before the break first, so that it sees the same events while recording and on replay.
-        while getattr(reader, "_size", 0) and not reader.at_eof():
+        while getattr(reader, "_size", 0) and reader.exception() is None:
             await asyncio.sleep(0.001)
         reader.set_exception(aiohttp.ClientPayloadError(str(error)))
     else:

@@ -199,3 +199,38 @@ def test_a_miss_in_replay_answers_the_session_without_the_network(
     assert results[0]["status"] == 404
     assert [c.outcome for c in replay.calls] == [llmtape.Outcome.MISSING]
     assert network.attempts == []
+
+
+def test_a_stream_left_unread_is_read_to_its_end_and_saved_whole(server: Server, tmp_path: Path) -> None:
+    url = f"{server.base_url}/chat/completions"
+
+    async def first_line() -> bytes:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json={**BODY, "stream": True}, headers=HEADERS) as response,
+        ):
+            return await response.content.readline()
+
+    with llmtape.tape(tmp_path, mode="record") as recording:
+        assert asyncio.run(first_line()).startswith(b"data: {")
+    (stored,) = [json.loads(path.read_text()) for path in tmp_path.glob("*.json")]
+    assert stored["response"]["sse_done"] is True
+    assert len(stored["response"]["body"]) > 1
+    assert [c.outcome for c in recording.calls] == [llmtape.Outcome.RECORDED]
+
+
+def test_a_body_the_session_compresses_is_keyed_as_sent(tmp_path: Path, network: NetworkGuard) -> None:
+    # aiohttp compresses the body only as it writes it; the request llmtape sees is still plain JSON.
+    network.block()
+
+    async def call() -> int:
+        url = "http://127.0.0.1:9/v1/chat/completions"
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json=BODY, headers=HEADERS, compress="deflate") as response,
+        ):
+            return response.status
+
+    with pytest.raises(llmtape.MissingRecording), llmtape.tape(tmp_path) as replay:
+        assert asyncio.run(call()) == 404
+    assert [(c.outcome, c.body) for c in replay.calls] == [(llmtape.Outcome.MISSING, BODY)]

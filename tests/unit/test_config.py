@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmtape.config import Endpoints, Mode, is_llm_host, resolve_mode
+from llmtape.config import Endpoints, Mode, is_llm_host, place, resolve_mode
 from llmtape.errors import ConfigError
 
 
@@ -142,3 +142,22 @@ def test_hosted_llm_apis_are_known_by_host(host: str, known: bool) -> None:
 def test_a_malformed_endpoint_pattern_says_how_to_write_it(pattern: str) -> None:
     with pytest.raises(ConfigError, match="write it like 'POST \\*/chat/completions' \\(a URL path\\)"):
         Endpoints([pattern])
+
+
+@pytest.mark.parametrize(
+    ("scheme", "host", "port", "expected"),
+    [
+        ("https", "api.openai.com", None, "api.openai.com"),
+        ("https", "api.openai.com", 443, "api.openai.com"),
+        ("https", "API.OpenAI.com.", 443, "api.openai.com"),
+        ("http", "localhost", 80, "localhost"),
+        ("http", "localhost", 8000, "localhost:8000"),
+        ("https", "::1", 8443, "[::1]:8443"),
+        ("http", "[::1]", None, "[::1]"),
+    ],
+)
+def test_a_urls_host_is_seen_as_endpoint_patterns_write_it(
+    scheme: str, host: str, port: int | None, expected: str
+) -> None:
+    assert place(scheme, host, port) == expected
+    assert Endpoints().match("GET", "/v1/files", place("https", "api.openai.com.", 443))
