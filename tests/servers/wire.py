@@ -62,7 +62,8 @@ def anthropic_reply(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     if result is not None:
         return f"The tool said: {result}", None
     if tools and messages and messages[-1].get("role") == "user":
-        return "", {"name": tools[0]["name"], "input": {"location": _last_user_text(messages)}}
+        properties = (tools[0].get("input_schema") or {}).get("properties") or {"location": {}}
+        return "", {"name": tools[0]["name"], "input": {next(iter(properties)): _last_user_text(messages)}}
     return f"Echo: {_last_user_text(messages)}", None
 
 
