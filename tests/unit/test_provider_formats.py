@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from llmtape.cli.verify import drift
+from llmtape.format import typemap
 from llmtape.format.assemble import messages, model, reply, tools
 from llmtape.format.chunks import typed
 from llmtape.format.recording import Recording, dumps, new_recording, new_request, parse
@@ -470,3 +471,23 @@ def test_a_cohere_request_reads_as_its_messages() -> None:
     ]
     assert tools(made["request"]) == ["get_weather"]
     assert model(made) == "command-a-03-2025"
+
+
+def test_cohere_message_start_as_the_live_api_sends_it_is_no_drift() -> None:
+    # The API's message-start carries the message's content and tool plan; the SDK's class names its role.
+    event = {
+        "type": "message-start",
+        "id": "c1",
+        "delta": {
+            "message": {
+                "role": "assistant",
+                "content": [],
+                "tool_plan": "",
+                "tool_calls": [],
+                "citations": [],
+            }
+        },
+    }
+    assert drift(typemap.COHERE_EVENTS["message-start"], event) == []
+    delta = {"type": "content-delta", "index": 0, "unexpected": 1}
+    assert drift(typemap.COHERE_EVENTS["content-delta"], delta) != []

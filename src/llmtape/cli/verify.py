@@ -10,7 +10,7 @@ from typing import Any
 from llmtape.cli.upkeep import own_matching
 from llmtape.errors import LlmtapeError, RecordingError
 from llmtape.format.recording import Recording, parse
-from llmtape.format.typemap import sdk_class
+from llmtape.format.typemap import PARTIAL_CLASSES, sdk_class
 from llmtape.matching import Matching, recording_key, stored_matching
 from llmtape.secrets import recording_shapes
 from llmtape.store import Store
@@ -95,6 +95,8 @@ def drift(type_name: str, data: Any) -> list[str]:
         instance = cls.model_validate(data)
     except ValidationError as error:
         return [f"{_dotted(e['loc'])}: {e['msg']} (per {type_name})" for e in error.errors()]
+    if type_name in PARTIAL_CLASSES:
+        return []
     return [f"{path}: field not in {type_name}" for path in _extra(instance, "")]
 
 

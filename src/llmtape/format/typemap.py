@@ -96,6 +96,11 @@ COHERE_EVENTS = {
     "message-end": f"{_COHERE_STREAM}.MessageEndV2ChatStreamResponse",
     "debug": f"{_COHERE_STREAM}.DebugV2ChatStreamResponse",
 }
+# Classes an SDK declares only in part: the live API sends more than they name (Cohere's message-start
+# carries the message's content, tool plan and calls; the SDK's class names only its role), so fields
+# they do not name are no sign of drift.
+PARTIAL_CLASSES = frozenset({COHERE_EVENTS["message-start"]})
+
 COHERE_ENDPOINTS = {
     "/v2/chat": ("cohere.v2.types.v2chat_response.V2ChatResponse", ("finish_reason",)),
     "/v2/embed": ("cohere.types.embed_by_type_response.EmbedByTypeResponse", ("embeddings",)),
