@@ -124,26 +124,22 @@ def _client_response(request: Any, answer: httpx.Response) -> Any:
     return response
 
 
-_draining_classes: dict[type[Any], type[Any]] = {}
-
-
+@functools.cache
 def _draining(base: type[Any]) -> type[Any]:
     """``base`` (the session's response class) whose ``wait_for_close``, awaited when the caller leaves
     ``async with``, first lets the answer finish: a live stream left unread is read to its end and saved
     while the session is still open, as an httpx caller's close does."""
-    if base not in _draining_classes:
 
-        class Draining(base):  # type: ignore[misc]
-            llmtape_pump: asyncio.Task[None] | None = None
+    class Draining(base):  # type: ignore[misc]
+        llmtape_pump: asyncio.Task[None] | None = None
 
-            async def wait_for_close(self) -> None:
-                if self.llmtape_pump is not None:
-                    await asyncio.shield(self.llmtape_pump)
-                await super().wait_for_close()
+        async def wait_for_close(self) -> None:
+            if self.llmtape_pump is not None:
+                await asyncio.shield(self.llmtape_pump)
+            await super().wait_for_close()
 
-        Draining.__name__ = Draining.__qualname__ = base.__name__
-        _draining_classes[base] = Draining
-    return _draining_classes[base]
+    Draining.__name__ = Draining.__qualname__ = base.__name__
+    return Draining
 
 
 def _response_arguments(request: Any) -> dict[str, Any]:
@@ -156,9 +152,15 @@ def _response_arguments(request: Any) -> dict[str, Any]:
         "loop": asyncio.get_running_loop(),
         "session": None,
     }
-    if "stream_writer" in inspect.signature(request.response_class.__init__).parameters:
+    if _takes_stream_writer(request.response_class):
         arguments["stream_writer"] = _SentRequest()
     return arguments
+
+
+@functools.cache
+def _takes_stream_writer(response_class: type[Any]) -> bool:
+    """Whether this aiohttp's responses take the request's writer (3.14 does, earlier versions do not)."""
+    return "stream_writer" in inspect.signature(response_class.__init__).parameters
 
 
 class _Feed:

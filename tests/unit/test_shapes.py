@@ -44,7 +44,7 @@ def test_each_credential_format_is_found_wherever_it_stands(name: str, value: st
         "Bearer authentication and Basic authentication both use the Authorization header",
         "Authorization: Bearer YOUR_TOKEN_HERE, Bearer <token>, Bearer ${OPENAI_API_KEY}",
         "bearer-token-based-authentication-for-internal-services",
-        "Bearer tokens-are-described-in-rfc-6750-section-two",
+        "Bearer " + "tokens-are-described-in-rfc-6750-section-two",
         "Basic usage: Basic dXNlcg== has no password",  # "user", no colon
         # JWT-like and AWS-like text that is not one.
         "eyJustSomething.eyJustMoreText.abcdefghijk",
