@@ -38,9 +38,10 @@ class Server:
         self.process.stdout.close()
 
 
-def start_server(*args: str) -> Server:
+def start_server(*args: str, module: str = "tests.servers.openai_server") -> Server:
+    """Start the stand-in server ``module`` (a ``python -m`` module that prints ``PORT <n>``)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.openai_server", *args],
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

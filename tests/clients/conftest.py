@@ -19,6 +19,7 @@ STACKS: dict[str, frozenset[str]] = {
     "test_mistralai.py": frozenset({"main"}),
     "test_pydantic_ai.py": frozenset({"main"}),
     "test_openai_agents.py": frozenset({"main"}),
+    "test_bedrock.py": frozenset({"main"}),  # boto3 over urllib3, aiobotocore over aiohttp
     # Their async clients take aiohttp where it is installed (main) and httpx/httpx2 where not (plain).
     "test_google_genai.py": frozenset({"main", "plain"}),
     "test_cohere.py": frozenset({"main", "plain"}),
