@@ -9,20 +9,26 @@ answer, releasing the lock on every path: stored, failed, abandoned, or at the t
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import httpx
 
 from llmtape.config import Mode
 from llmtape.decide import Decision, Drop, Fail, Forward, Miss, Record, Replay, decide, recheck
-from llmtape.errors import LlmtapeError, LockTimeout, RecordingError, SecretFound, shown
+from llmtape.errors import LlmtapeError, LockTimeout, RecordingError, SecretFound, SecretInFile, shown
 from llmtape.format.recording import StoredResponse, new_recording, new_request
 from llmtape.incoming import Incoming
 from llmtape.live import AsyncTee, SyncTee, acapture, capture, is_stream, streamed
 from llmtape.locks import KeyLock
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
-from llmtape.secrets import environment_secrets, masked, recording_shapes, redact_recording
+from llmtape.secrets import (
+    environment_secrets,
+    file_credentials,
+    masked,
+    recording_shapes,
+    redact_recording,
+)
 from llmtape.tape import OpenRecording, Outcome, Tape
 
 
@@ -103,9 +109,13 @@ def _answer(
     if incoming is None:
         return None  # live mode, unkeyable: sent as it is
     if isinstance(decision, Replay):
+        try:
+            answer = to_http(decision.recording["response"], source=decision.path)
+        except RecordingError as error:  # a sidecar file that is missing or altered
+            return _answer(tape, request, incoming, Fail(error))
         tape.run.replayed(decision.path)
         tape.log(incoming, Outcome.REPLAYED)
-        return to_http(decision.recording["response"], source=decision.path)
+        return answer
     if isinstance(decision, Miss):
         tape.log(incoming, Outcome.MISSING, decision.message)
         return error_response(MISSING_STATUS, "llmtape_missing_recording", decision.message)
@@ -130,10 +140,11 @@ class Saver:
         self._tape.opened(tee)
         return streamed(live, tee)
 
-    def __call__(self, response: StoredResponse) -> None:
+    def __call__(self, response: StoredResponse, files: Mapping[str, bytes] | None = None) -> None:
         tape, incoming = self._tape, self._incoming
         try:
             secrets = environment_secrets(os.environ)
+            sidecars = {**incoming.files, **(files or {})}
             stored = new_request(
                 incoming.method, incoming.url, incoming.endpoint, incoming.headers, incoming.body
             )
@@ -147,8 +158,15 @@ class Saver:
                 error = SecretFound(found, path=incoming.path)
                 tape.fail(error, incoming=incoming)
                 return
+            for name, content in sidecars.items():
+                variables, shapes = file_credentials(content, secrets)
+                # A real key from the environment is never written; a shape only with allow_secrets.
+                if variables or (shapes and not options.allow_secrets):
+                    refused = SecretInFile(variables + shapes, path=incoming.path, file=name)
+                    tape.fail(refused, incoming=incoming)
+                    return
             try:
-                path = tape.store.save(incoming.name, recording)
+                path = tape.store.save(incoming.name, recording, sidecars)
             except RecordingError as error:  # a full disk, a read-only directory: fails the test at its end
                 tape.fail(error, incoming=incoming)
                 return

@@ -119,6 +119,27 @@ LLM_PATHS = (
     "POST */api/embeddings",
     "GET */v1/models",
     "GET */v1beta/models",
+    # OpenAI's stateful and file-carrying APIs (also served by gateways and compatible servers).
+    "* */v1/responses/*",
+    "* */v1/conversations",
+    "* */v1/conversations/*",
+    "* */v1/files",
+    "* */v1/files/*",
+    "* */v1/uploads",
+    "* */v1/uploads/*",
+    "* */v1/vector_stores",
+    "* */v1/vector_stores/*",
+    "POST */v1/images/*",
+    "POST */v1/audio/*",
+    "* */v1/assistants",
+    "* */v1/assistants/*",
+    "* */v1/threads",
+    "* */v1/threads/*",
+    # AWS Bedrock runtime (boto3 / aiobotocore at an endpoint_url of their own).
+    "POST */model/*/converse",
+    "POST */model/*/converse-stream",
+    "POST */model/*/invoke",
+    "POST */model/*/invoke-with-response-stream",
 )
 
 DEFAULT_ENDPOINTS = (*(f"* //{host}/*" for host in LLM_HOSTS), *LLM_PATHS)

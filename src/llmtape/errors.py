@@ -77,6 +77,21 @@ class SecretFound(LlmtapeError):
         self.path = path
 
 
+class SecretInFile(LlmtapeError):
+    """A sidecar file (an uploaded file, a binary answer) holds a credential; nothing was written."""
+
+    def __init__(self, found: list[str], *, path: str | os.PathLike[str], file: str) -> None:
+        path = shown(path)
+        super().__init__(
+            f"llmtape: refused to write a recording whose file {file} contains {', '.join(found)}; "
+            "a file's bytes are stored as they were sent, so nothing in them can be redacted\n"
+            f"  file: {path} (not written)\n"
+            "  fix: send a file without the credential, or keep this test off the tape with "
+            "@pytest.mark.llmtape(enabled=False)"
+        )
+        self.path = path
+
+
 class LockTimeout(LlmtapeError):
     """Another process kept recording the same request for longer than llmtape waits."""
 

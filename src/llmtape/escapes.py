@@ -25,7 +25,7 @@ from llmtape.errors import NetworkEscape
 
 # The stacks llmtape intercepts: a lookup from one of them is llmtape's own live call (record mode),
 # or a request the endpoints leave out (replay mode).
-INTERCEPTED = frozenset({"httpcore", "httpcore2", "aiohttp"})
+INTERCEPTED = frozenset({"httpcore", "httpcore2", "aiohttp", "botocore"})
 # Known stacks, by the top-level package of a frame on the lookup's stack, nearest the caller first.
 STACKS = {
     "botocore": "botocore (boto3)",

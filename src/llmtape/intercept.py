@@ -1,5 +1,5 @@
 """Interception of the connection pools under httpx and httpx2, through respx's mocker extension point
-(aiohttp sessions: intercept_aiohttp.py).
+(aiohttp sessions: intercept_aiohttp.py; boto3 clients: intercept_botocore.py).
 
 llmtape registers a respx ``Mocker`` of its own for each connection-pool library, ``httpcore``
 (under ``httpx``) and, when installed, ``httpcore2`` (under ``httpx2``, the stack of ``openai``
@@ -23,7 +23,7 @@ import httpcore
 import httpx
 from respx.mocks import HTTPCoreMocker, Mocker
 
-from llmtape import carry, escapes, intercept_aiohttp
+from llmtape import carry, escapes, intercept_aiohttp, intercept_botocore
 from llmtape.config import place
 from llmtape.context import active
 from llmtape.tape import Tape
@@ -202,6 +202,7 @@ def install() -> None:
                 interceptor.start()
         if intercept_aiohttp.available():
             intercept_aiohttp.install()
+        intercept_botocore.install()
         escapes.install()
 
 

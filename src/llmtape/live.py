@@ -1,6 +1,7 @@
 """The live side of record mode: the answer of the caller's own transport, stored as it passes.
 
-A plain answer is read, stored and handed over as replay will hand it over later. A stream
+A plain answer is read, stored and handed over as replay will hand it over later; one that is not text
+(audio, an image, a file's content) is stored beside the recording (``sidecar``). A stream
 reaches the caller event by event as it arrives, each event encoded as replay encodes it; it
 is stored once the server has sent all of it, whether the caller read it all or not: what the
 caller leaves unread is read when it closes the stream, or at the end of the test at the latest.
@@ -10,16 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 import httpx
 
+from llmtape.format import eventstream, sidecar
 from llmtape.format.chunks import (
     DONE,
     chunk_bytes,
-    is_ndjson,
     line_bytes,
+    message_bytes,
+    message_chunk,
     payload_bytes,
     typed,
     typed_bytes,
@@ -34,6 +37,7 @@ from llmtape.format.jsonarray import (
 )
 from llmtape.format.ndjson import LineDecoder
 from llmtape.format.recording import (
+    EVENTSTREAM,
     JSON_ARRAY,
     NDJSON,
     RESPONSE_HEADERS,
@@ -42,16 +46,29 @@ from llmtape.format.recording import (
     keep_headers,
 )
 from llmtape.format.sse import Decoder, Event, encode
+from llmtape.format.typemap import BYTES_TYPE, FILE_TYPE
 from llmtape.replay import to_http
 
 # How long the end of a test waits for the rest of an async stream its application left unread.
 DRAIN_SECONDS = 60.0
 
 
-class Save(Protocol):
-    """Stores a finished response; or, told the stream cannot be finished, stores nothing."""
+# Content types whose bodies are text, stored in the recording itself; any other body is a sidecar file.
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/x-ndjson",
+    "application/xml",
+    "application/javascript",
+)
+TEXT_SUFFIXES = ("+json", "+xml")
 
-    def __call__(self, response: StoredResponse) -> None: ...
+
+class Save(Protocol):
+    """Stores a finished response (and the bytes of the sidecar files it names); or, told the stream
+    cannot be finished, stores nothing."""
+
+    def __call__(self, response: StoredResponse, files: Mapping[str, bytes] | None = None) -> None: ...
 
     def abandon(self, reason: str) -> None: ...
 
@@ -65,7 +82,7 @@ class _Decoder(Protocol):
 def is_stream(response: httpx.Response) -> bool:
     """True for a server-sent-events, NDJSON or streamed JSON array response, recorded event by event."""
     content_type: str = response.headers.get("content-type", "")
-    if content_type.startswith("text/event-stream") or is_ndjson(response.headers):
+    if content_type.startswith("text/event-stream") or framing(response.headers) in (NDJSON, EVENTSTREAM):
         return True
     # Gemini streams without alt=sse as one JSON array, element by element; its errors are one document.
     return (
@@ -84,9 +101,21 @@ def _stored(live: httpx.Response, streaming: bool, body: Any) -> StoredResponse:
     }
 
 
-def plain_response(live: httpx.Response, content: bytes) -> StoredResponse:
-    """The stored form of a whole (non-streamed) response."""
-    return _stored(live, False, typed_bytes(content, live.request.url.path) if content else None)
+def plain_response(live: httpx.Response, content: bytes) -> tuple[StoredResponse, dict[str, bytes]]:
+    """The stored form of a whole (non-streamed) response, and its sidecar file when it is not text."""
+    if not content:
+        return _stored(live, False, None), {}
+    body = typed_bytes(content, live.request.url.path)
+    content_type = live.headers.get("content-type", "")
+    if body["__type__"] != BYTES_TYPE and _textual(content_type):
+        return _stored(live, False, body), {}
+    name = sidecar.name_for(content, content_type)
+    return _stored(live, False, {"__type__": FILE_TYPE, "__data__": name}), {name: content}
+
+
+def _textual(content_type: str) -> bool:
+    kind = content_type.partition(";")[0].strip().lower()
+    return not kind or kind.startswith(TEXT_TYPES) or kind.endswith(TEXT_SUFFIXES)
 
 
 def capture(live: httpx.Response, save: Save) -> httpx.Response:
@@ -95,9 +124,9 @@ def capture(live: httpx.Response, save: Save) -> httpx.Response:
         content = live.read()
     finally:
         live.close()
-    response = plain_response(live, content)
-    save(response)
-    return to_http(response)
+    response, files = plain_response(live, content)
+    save(response, files)
+    return to_http(response, files=files)
 
 
 async def acapture(live: httpx.Response, save: Save) -> httpx.Response:
@@ -106,9 +135,9 @@ async def acapture(live: httpx.Response, save: Save) -> httpx.Response:
         content = await live.aread()
     finally:
         await live.aclose()
-    response = plain_response(live, content)
-    save(response)
-    return to_http(response)
+    response, files = plain_response(live, content)
+    save(response, files)
+    return to_http(response, files=files)
 
 
 def streamed(live: httpx.Response, tee: SyncTee | AsyncTee) -> httpx.Response:
@@ -133,6 +162,8 @@ class StreamRecorder:
             return LineDecoder(), self._take_line
         if kind == JSON_ARRAY:
             return ArrayDecoder(), self._take_element
+        if kind == EVENTSTREAM:
+            return eventstream.Decoder(), self._take_message
         self.response["sse_done"] = False
         return Decoder(), self._take_event
 
@@ -154,7 +185,7 @@ class StreamRecorder:
         framing is kept as far as it came, marked incomplete, and fails the caller as replay will."""
         try:
             return self._decoder.feed(piece) if piece is not None else self._decoder.close()
-        except MalformedArray as error:
+        except (MalformedArray, eventstream.MalformedFrames) as error:
             self.broke(error)
             raise httpx.RemoteProtocolError(f"llmtape: the live stream broke off: {error}") from error
 
@@ -179,6 +210,11 @@ class StreamRecorder:
         chunk = typed(line, self._endpoint)
         self.response["body"].append(chunk)
         return line_bytes(chunk)
+
+    def _take_message(self, message: tuple[eventstream.Headers, bytes]) -> bytes:
+        chunk = message_chunk(*message, self._endpoint)
+        self.response["body"].append(chunk)
+        return message_bytes(chunk)
 
     def _take_element(self, element: str) -> bytes:
         chunk = typed(element, self._endpoint)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from llmtape import intercept_aiohttp
+from llmtape import intercept_aiohttp, intercept_botocore
 from llmtape.config import Endpoints, Mode, resolve_mode
 from llmtape.context import Options, Run, activated
 from llmtape.errors import ConfigError, shown
@@ -111,9 +111,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    # Before any conftest runs, so that an aiohttp session a conftest makes at import is intercepted too.
+    # Before any conftest runs, so that an aiohttp session or a boto3 client a conftest makes at import is
+    # intercepted too.
     if intercept_aiohttp.available():
         intercept_aiohttp.install()
+    intercept_botocore.install()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 
 import httpx
 
 from llmtape.errors import shown
+from llmtape.format import sidecar
 from llmtape.format.chunks import body_bytes, stream_bytes
 from llmtape.format.recording import Incomplete, StoredResponse
 
@@ -39,13 +41,17 @@ class PiecesStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             raise httpx.RemoteProtocolError(self._failure)
 
 
-def to_http(response: StoredResponse, source: Path | str = "") -> httpx.Response:
-    """The HTTP response for a stored ``response`` object (from the file ``source``)."""
+def to_http(
+    response: StoredResponse, source: Path | str = "", files: Mapping[str, bytes] | None = None
+) -> httpx.Response:
+    """The HTTP response for a stored ``response`` object (from the file ``source``, whose sidecars are
+    read and checked, unless their bytes are given in ``files``)."""
     status, headers = response["status"], response["headers"]
     if response["is_streaming"]:
         stream = PiecesStream(stream_bytes(response), _failure(response.get("incomplete"), source))
         return httpx.Response(status, headers=headers, stream=stream)
-    return httpx.Response(status, headers=headers, content=body_bytes(response))
+    load = files.__getitem__ if files is not None else partial(sidecar.load, source)
+    return httpx.Response(status, headers=headers, content=body_bytes(response, load))
 
 
 def _failure(incomplete: Incomplete | None, source: Path | str) -> str | None:

@@ -168,6 +168,15 @@ def recording_shapes(recording: Recording) -> list[str]:
     return credential_shapes("\0".join(texts))  # no pattern matches across a NUL: none spans two strings
 
 
+def file_credentials(content: bytes, secrets: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """What of a credential a sidecar file's bytes hold (they are stored as sent, so nothing in them can
+    be redacted): the environment secrets found (as ``the value of VARIABLE``), and the credential-shaped
+    values (masked)."""
+    text = content.decode("latin-1")
+    variables = sorted({placeholder.strip("<>") for secret, placeholder in secrets.items() if secret in text})
+    return [f"the value of {name}" for name in variables], credential_shapes(text)
+
+
 def _strings(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield value

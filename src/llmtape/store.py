@@ -1,5 +1,5 @@
 """The recordings directory: one ``<key>.json`` file per request, read through the format's parser and
-written atomically.
+written atomically, and the ``files/`` folder of the sidecar files they name (``format/sidecar.py``).
 
 Nothing parsed is kept: each replay reads its file once, and a parsed recording (hundreds of objects
 for a stream) is freed as soon as its answer is built, instead of piling up for the garbage collector."""
@@ -10,10 +10,11 @@ import fcntl
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from llmtape.errors import RecordingError, shown
+from llmtape.format import sidecar
 from llmtape.format.recording import Recording, dumps, parse
 from llmtape.locks import KeyLock
 
@@ -50,12 +51,14 @@ class Store:
     def mark_checked(self, name: str) -> None:
         self._checked.add(name)
 
-    def save(self, name: str, recording: Recording) -> Path:
-        """Write a recording atomically: readers see the old file or the new one, never half. When the
-        system refuses the write (a full disk, a read-only directory), :class:`RecordingError` says so."""
+    def save(self, name: str, recording: Recording, files: Mapping[str, bytes] | None = None) -> Path:
+        """Write a recording atomically, after the sidecar ``files`` it names: readers see the old file or
+        the new one, never half, and never one without its sidecars. When the system refuses the write
+        (a full disk, a read-only directory), :class:`RecordingError` says so."""
         path, content = self.path(name), dumps(recording)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
+            sidecar.save(self.directory, files or {})
             fd, temp = tempfile.mkstemp(dir=self.directory, prefix=f".{name[:16]}.", suffix=TEMP_SUFFIX)
         except OSError as error:
             raise not_written(path, error) from None

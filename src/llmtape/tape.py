@@ -76,7 +76,9 @@ class Tape:
         # Keyed as stored: a key in the URL path is redacted in the endpoint too, so the recording replays.
         # Messages show the URL too, so it is kept without its credential query parameters.
         url, endpoint = scrub_url(redact(str(request.url), secrets)), redact(request.url.path, secrets)
-        body, key = key_of(request, url, endpoint, secrets, self.options.matching, self.options.test_id)
+        body, files, key = key_of(
+            request, url, endpoint, secrets, self.options.matching, self.options.test_id
+        )
         occurrence = self._occurrences.next(key)
         return Incoming(
             method=request.method.upper(),
@@ -87,6 +89,7 @@ class Tape:
             key=key,
             occurrence=occurrence,
             path=self.store.path(file_name(key, occurrence)),
+            files=files,
         )
 
     def log(self, incoming: Incoming, outcome: Outcome, error: str | None = None) -> None:

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from llmtape.errors import UnsupportedRequest
-from llmtape.incoming import json_body
+from llmtape.incoming import request_body
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "Grüß dich"}]}
 PLAIN = orjson.dumps(BODY)
@@ -44,16 +44,16 @@ def raw_deflate(data: bytes) -> bytes:
 def test_a_compressed_body_is_decoded_before_keying(
     encoding: str, compress: Callable[[bytes], bytes]
 ) -> None:
-    assert json_body(sent(compress(PLAIN), encoding)) == BODY
+    assert request_body(sent(compress(PLAIN), encoding)) == (BODY, {})
 
 
 def test_an_unknown_encoding_cannot_be_keyed_and_says_which() -> None:
     with pytest.raises(UnsupportedRequest) as raised:
-        json_body(sent(PLAIN, "compress"))
+        request_body(sent(PLAIN, "compress"))
     assert "content-encoding 'compress'" in str(raised.value)
 
 
 def test_a_body_that_does_not_decompress_says_so() -> None:
     with pytest.raises(UnsupportedRequest) as raised:
-        json_body(sent(PLAIN, "gzip"))
+        request_body(sent(PLAIN, "gzip"))
     assert "cannot be decoded as gzip" in str(raised.value)

@@ -47,7 +47,7 @@ def test_bytes_that_are_not_utf8_are_stored_one_character_per_byte_and_replayed_
     body = typed_bytes(latin1)
     assert body == {"__type__": "bytes", "__data__": '{"text": "caf\u00e9"}'}
     response = {"status": 200, "headers": {}, "is_streaming": False, "body": body}
-    assert body_bytes(response) == latin1  # type: ignore[arg-type]
+    assert body_bytes(response, {}.__getitem__) == latin1  # type: ignore[arg-type]
     assert line_bytes(typed_bytes(b"\xff")) == b"\xff\n"
     assert typed_bytes("café ✓".encode()) == {"__type__": "text", "__data__": "café ✓"}
 

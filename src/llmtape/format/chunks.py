@@ -1,22 +1,32 @@
-"""Typed chunks and the wire bytes they replay as: SSE events, NDJSON lines, JSON array elements, or one
-plain body.
+"""Typed chunks and the wire bytes they replay as: SSE events, NDJSON lines, JSON array elements, AWS
+event-stream messages, or one plain body.
 
 A payload that is not UTF-8 is stored as ``{"__type__": "bytes", "__data__": <its bytes read as
 latin-1>}``: one character per byte, so its ASCII stays readable, credentials in it are found and
 redacted as in any text, and encoding it as latin-1 gives back the very bytes that replay. On their
 way through the decoders such bytes travel as text holding surrogates (``surrogateescape``).
+
+An event-stream message is one chunk: its payload as the data, its ``:event-type`` (``:exception-type`` for
+an exception) as ``__event__``, and all its headers as ``__headers__`` only when they are not the usual
+three of an event (``:event-type``, ``:content-type: application/json``, ``:message-type: event``). A
+payload ``{"bytes": "<base64 of JSON>"}`` (the chunks of ``InvokeModelWithResponseStream``) is stored with
+that JSON decoded, readable, and ``"__decoded__": "bytes"``; it is decoded only when the JSON framed again
+gives the very bytes that came. Replay frames each chunk again, with valid checksums.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from llmtape.format import jsonarray
-from llmtape.format.recording import JSON_ARRAY, NDJSON, Chunk, StoredResponse, framing
+from llmtape.format import eventstream, jsonarray
+from llmtape.format.recording import EVENTSTREAM, JSON_ARRAY, NDJSON, Chunk, StoredResponse, framing
 from llmtape.format.sse import Event, encode
-from llmtape.format.typemap import BYTES_TYPE, TEXT_TYPE, type_name
+from llmtape.format.typemap import BYTES_TYPE, FILE_TYPE, JSON_TYPE, TEXT_TYPE, type_name
 
 DONE = "[DONE]"
 _NOT_JSON = frozenset({TEXT_TYPE, BYTES_TYPE})
@@ -54,9 +64,48 @@ def typed_chunk(event: Event, endpoint: str = "") -> Chunk:
     return chunk
 
 
-def is_ndjson(headers: Any) -> bool:
-    """True for a newline-delimited JSON stream (Ollama's native API)."""
-    return framing(headers) == NDJSON
+DECODED = "bytes"  # the payload field of an event-stream chunk that is stored decoded from base64
+
+
+def message_chunk(headers: eventstream.Headers, payload: bytes, endpoint: str = "") -> Chunk:
+    """The stored chunk of one event-stream message."""
+    chunk = typed_bytes(payload, endpoint) if payload else {"__type__": JSON_TYPE, "__data__": None}
+    decoded = _decoded(chunk["__data__"]) if chunk["__type__"] != TEXT_TYPE else None
+    if decoded is not None:
+        chunk["__data__"] = decoded
+        chunk["__decoded__"] = DECODED
+    event = str(headers.get(":event-type") or headers.get(":exception-type") or "")
+    chunk["__event__"] = event
+    if headers != _usual(event):
+        chunk["__headers__"] = headers
+    return chunk
+
+
+def _usual(event: str) -> eventstream.Headers:
+    return {":event-type": event, ":content-type": "application/json", ":message-type": "event"}
+
+
+def _decoded(data: Any) -> dict[str, Any] | None:
+    if not isinstance(data, dict) or not isinstance(data.get(DECODED), str):
+        return None
+    try:
+        raw = base64.b64decode(data[DECODED], validate=True)
+        inner = orjson.loads(raw)
+    except (binascii.Error, ValueError):
+        return None
+    return {**data, DECODED: inner} if orjson.dumps(inner) == raw else None
+
+
+def message_bytes(chunk: Chunk) -> bytes:
+    """The event-stream message one stored chunk replays as."""
+    headers = chunk.get("__headers__") or _usual(chunk.get("__event__", ""))
+    data = chunk["__data__"]
+    if chunk.get("__decoded__") == DECODED:
+        wire = {**data, DECODED: base64.b64encode(orjson.dumps(data[DECODED])).decode("ascii")}
+        return eventstream.frame(headers, orjson.dumps(wire))
+    if chunk["__type__"] == JSON_TYPE and data is None:
+        return eventstream.frame(headers, b"")
+    return eventstream.frame(headers, payload_bytes(chunk))
 
 
 def payload_bytes(item: Chunk) -> bytes:
@@ -96,6 +145,8 @@ def stream_bytes(response: StoredResponse) -> list[bytes]:
     kind = framing(response["headers"])
     if kind == NDJSON:
         return [line_bytes(chunk) for chunk in response["body"]]
+    if kind == EVENTSTREAM:
+        return [message_bytes(chunk) for chunk in response["body"]]
     if kind == JSON_ARRAY:
         elements = [payload_bytes(chunk) for chunk in response["body"]]
         return jsonarray.pieces(elements, closed="incomplete" not in response)
@@ -105,7 +156,10 @@ def stream_bytes(response: StoredResponse) -> list[bytes]:
     return pieces
 
 
-def body_bytes(response: StoredResponse) -> bytes:
-    """The bytes of a non-streamed response body."""
+def body_bytes(response: StoredResponse, sidecar: Callable[[str], bytes]) -> bytes:
+    """The bytes of a non-streamed response body; a body stored beside the recording is read with
+    ``sidecar``."""
     body = response["body"]
-    return b"" if body is None else payload_bytes(body)
+    if body is None:
+        return b""
+    return sidecar(body["__data__"]) if body["__type__"] == FILE_TYPE else payload_bytes(body)

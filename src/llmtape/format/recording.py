@@ -12,7 +12,11 @@ SSE fields the server sent: ``"__event__"``, ``"__id__"``, ``"__retry__"``), one
 NDJSON line or element of a streamed JSON array (told apart by :func:`framing`); a plain body is
 one typed object or null. ``__type__`` names the SDK class the
 data parses as (see ``typemap``); ``json`` and ``text`` mark untyped JSON and non-JSON text,
-``bytes`` a payload that is not UTF-8 (its ``__data__`` is the bytes read as latin-1).
+``bytes`` a payload that is not UTF-8 (its ``__data__`` is the bytes read as latin-1), ``file`` a body
+stored beside the recording (its ``__data__`` names the sidecar, see ``sidecar``). An AWS event-stream
+chunk (Bedrock) also has ``"__headers__"`` and ``"__decoded__"`` (see ``chunks``). A request body is the
+JSON sent, or for a body that is not JSON a typed object (``multipart``, ``text``, ``file``, see
+``multipart``).
 
 :func:`parse` is the only reader: replay, ``verify``, ``list``, ``show``, ``diff`` and the
 importers all go through it, so a file is valid for one exactly when it is valid for all.
@@ -29,7 +33,8 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 import orjson
 
 from llmtape.errors import RecordingError
-from llmtape.format.typemap import BYTES_TYPE, KNOWN_TYPES
+from llmtape.format import multipart, sidecar
+from llmtape.format.typemap import BYTES_TYPE, FILE_TYPE, KNOWN_TYPES
 
 FORMAT_VERSION = 1
 
@@ -43,10 +48,15 @@ RESPONSE_HEADERS = frozenset(
         "x-request-id",
         "request-id",
         "location",
+        "openai-poll-after-ms",  # how long the SDK's polling helpers wait before asking again
+        "x-amzn-errortype",  # the error code of an AWS answer
+        "x-amzn-requestid",
     }
 )
+# Headers kept by prefix, in requests and responses: Bedrock's parameters and token counts.
+KEPT_HEADER_PREFIXES = ("x-amzn-bedrock-",)
 
-SSE, NDJSON, JSON_ARRAY = "sse", "ndjson", "json-array"  # the framings of a stream
+SSE, NDJSON, JSON_ARRAY, EVENTSTREAM = "sse", "ndjson", "json-array", "eventstream"  # a stream's framings
 
 SECRET_QUERY_PARAMS = frozenset(
     {"key", "api-key", "api_key", "apikey", "token", "access_token", "sig", "signature", "code"}
@@ -60,6 +70,8 @@ Chunk = TypedDict(
         "__event__": NotRequired[str],
         "__id__": NotRequired[str],
         "__retry__": NotRequired[str],
+        "__headers__": NotRequired[dict[str, Any]],
+        "__decoded__": NotRequired[str],
     },
 )
 SSE_FIELDS = ("__event__", "__id__", "__retry__")
@@ -109,17 +121,25 @@ class Recording(TypedDict):
 
 def framing(headers: Any) -> str:
     """How a stream is framed, told by its content-type: NDJSON lines (Ollama's native API), one JSON
-    array sent element by element (Gemini without ``alt=sse``), else server-sent events. A rule, not a
-    field, so every recording written before the JSON array was known reads as it did."""
+    array sent element by element (Gemini without ``alt=sse``), AWS event-stream messages (Bedrock), else
+    server-sent events. A rule, not a field, so every recording written before the JSON array was known
+    reads as it did."""
     content_type = str(headers.get("content-type", "")).lower()
     if "ndjson" in content_type:
         return NDJSON
+    if content_type.startswith("application/vnd.amazon.eventstream"):
+        return EVENTSTREAM
     return JSON_ARRAY if content_type.startswith("application/json") else SSE
 
 
 def keep_headers(headers: Any, allowed: frozenset[str]) -> dict[str, str]:
-    """Only the allow-listed headers, lower-cased; everything else (auth, cookies) is dropped."""
-    return {name.lower(): value for name, value in headers.items() if name.lower() in allowed}
+    """Only the allow-listed headers (and those of :data:`KEPT_HEADER_PREFIXES`), lower-cased; everything
+    else (auth, signatures, cookies) is dropped."""
+    return {
+        name.lower(): value
+        for name, value in headers.items()
+        if name.lower() in allowed or name.lower().startswith(KEPT_HEADER_PREFIXES)
+    }
 
 
 def scrub_url(url: str) -> str:
@@ -138,11 +158,14 @@ def scrub_url(url: str) -> str:
 
 def new_request(method: str, url: str, endpoint: str, headers: Any, body: Any) -> StoredRequest:
     """The stored ``request`` part."""
+    kept = keep_headers(headers, REQUEST_HEADERS)
+    if multipart.is_multipart(kept.get("content-type", "")):  # its boundary is the client's random choice
+        kept["content-type"] = "multipart/form-data"
     return {
         "method": method.upper(),
         "url": scrub_url(url),
         "endpoint": endpoint,
-        "headers": keep_headers(headers, REQUEST_HEADERS),
+        "headers": kept,
         "body": body,
         "model": body.get("model") if isinstance(body, dict) else None,
     }
@@ -162,6 +185,15 @@ def new_recording(
     recording: dict[str, Any] = {} if test_id is None else {"test_id": test_id}
     recording.update(request=request, response=response, llmtape=meta)
     return cast(Recording, recording)
+
+
+def files_of(recording: Recording) -> list[str]:
+    """The names of the sidecar files a recording refers to (in its request body and response body)."""
+    names = multipart.files_of(recording["request"]["body"])
+    body = recording["response"]["body"]
+    if not recording["response"]["is_streaming"] and isinstance(body, dict) and body["__type__"] == FILE_TYPE:
+        names.append(body["__data__"])
+    return names
 
 
 def dumps(recording: Recording) -> bytes:
@@ -251,7 +283,8 @@ def _marker_ok(marker: Any) -> bool:
 
 def _request_problems(request: Any) -> list[str]:
     problems = _fields(request, "request", {"method": str, "url": str, "endpoint": str, "body": object})
-    return problems or _header_problems(request.get("headers"), "request")
+    problems = problems or _header_problems(request.get("headers"), "request")
+    return problems or multipart.problems(request["body"])
 
 
 def _response_problems(response: Any) -> list[str]:
@@ -297,8 +330,17 @@ def _plainly_typed(chunks: list[Any]) -> bool:
         }
     except (TypeError, KeyError):
         return False
-    plain = kinds <= KNOWN_TYPES and BYTES_TYPE not in kinds  # bytes are checked one by one
-    return plain and fields <= {str} and all(map(contains, chunks, repeat("__data__")))
+    plain = kinds <= KNOWN_TYPES and not kinds & _CHECKED_ONE_BY_ONE
+    return (
+        plain
+        and fields <= {str}
+        and all(map(contains, chunks, repeat("__data__")))
+        and not any(map(contains, chunks, repeat("__headers__")))
+        and not any(map(contains, chunks, repeat("__decoded__")))
+    )
+
+
+_CHECKED_ONE_BY_ONE = frozenset({BYTES_TYPE, FILE_TYPE})
 
 
 def _chunk_problems(chunk: Any, where: str) -> list[str]:
@@ -312,6 +354,19 @@ def _chunk_problems(chunk: Any, where: str) -> list[str]:
             return [f"has {place} whose {name} is not a string"]
     if chunk["__type__"] == BYTES_TYPE and not _is_latin1(chunk["__data__"]):
         return [f"has {place} of type bytes whose __data__ is not text of one character per byte"]
+    if chunk["__type__"] == FILE_TYPE and (where or not sidecar.is_name(chunk["__data__"])):
+        what = "a stream chunk" if where else "a body whose __data__ is not a sidecar name"
+        return [f"has {place} of type file in {what} (files/<sha256>.<ext>)"]
+    headers = chunk.get("__headers__")
+    if headers is not None and not (
+        isinstance(headers, dict)
+        and all(isinstance(value, str | int) for value in headers.values())  # bool is an int
+    ):
+        return [f"has {place} whose __headers__ are not an object of text, numbers and booleans"]
+    if "__decoded__" in chunk and (
+        chunk["__decoded__"] != "bytes" or not isinstance(chunk["__data__"], dict)
+    ):
+        return [f"has {place} whose __decoded__ is not 'bytes' of an object's data"]
     return []
 
 

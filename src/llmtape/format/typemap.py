@@ -16,6 +16,8 @@ from typing import Any
 JSON_TYPE = "json"
 TEXT_TYPE = "text"
 BYTES_TYPE = "bytes"  # a payload that is not UTF-8: its bytes, read as latin-1 (one character per byte)
+FILE_TYPE = "file"  # a body stored beside the recording: its __data__ is the sidecar's name (sidecar.py)
+MULTIPART_TYPE = "multipart"  # a multipart/form-data request body: its parts (multipart.py)
 
 _OPENAI = "openai.types"
 OPENAI_OBJECTS = {
@@ -123,7 +125,7 @@ SDK_CLASSES = frozenset(
 )
 
 
-KNOWN_TYPES = SDK_CLASSES | {JSON_TYPE, TEXT_TYPE, BYTES_TYPE}
+KNOWN_TYPES = SDK_CLASSES | {JSON_TYPE, TEXT_TYPE, BYTES_TYPE, FILE_TYPE}
 
 
 def type_name(data: Any, endpoint: str = "") -> str:
