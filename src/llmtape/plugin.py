@@ -406,14 +406,19 @@ class LlmtapePlugin:
         if prune and not self.usage.passed:
             write_line("llmtape: --llmtape-prune deleted nothing: the run did not pass")
             return
-        if prune and (verdict.unused or not verdict.undecided):
-            write_line(f"llmtape: pruned {delete(verdict.unused)} unused recordings")
-        elif verdict.unused:
-            write_line(f"llmtape: {len(verdict.unused)} unused recordings:")
-            for path in verdict.unused[:10]:
+        files = f" and {len(verdict.files)} files only they name" if verdict.files else ""
+        if prune and (verdict.unused or verdict.files or not verdict.undecided):
+            line = f"llmtape: pruned {delete(verdict.unused)} unused recordings"
+            if verdict.files:
+                line += f" and {delete(verdict.files)} files only they named"
+            write_line(line)
+        elif verdict.unused or verdict.files:
+            write_line(f"llmtape: {len(verdict.unused)} unused recordings{files}:")
+            listed = [*verdict.unused, *verdict.files]
+            for path in listed[:10]:
                 write_line(f"  {shown(path)}")
-            if len(verdict.unused) > 10:
-                write_line(f"  ... and {len(verdict.unused) - 10} more")
+            if len(listed) > 10:
+                write_line(f"  ... and {len(listed) - 10} more")
             write_line("llmtape: delete them with pytest --llmtape-prune, or llmtape prune")
         if verdict.newer:
             write_line(f"llmtape: kept {len(verdict.newer)} unused recordings modified since the run started")

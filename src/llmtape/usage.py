@@ -10,6 +10,9 @@ the recording ran to its end; a recording modified after the run started is neve
 pytest keeps the last run's record in its cache (``.pytest_cache/v/llmtape/usage``); a shard of a
 split suite writes its own as well (``--llmtape-usage``), and :func:`combine` merges the records of
 shards, as ``coverage combine`` does: a test counts as run when any shard ran it to its end.
+
+A sidecar file (``files/`` beside the recordings) is unused when no recording that stays names it: it
+goes with the last unused recording that did, and is kept while any recording it cannot read is there.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 import orjson
 
 from llmtape.errors import LlmtapeError, shown
+from llmtape.format import sidecar
 from llmtape.store import modified
 
 VERSION = 2
@@ -36,6 +40,8 @@ CACHE_FILE = Path(".pytest_cache", "v", "llmtape", "usage")
 NOT_REACHED = "did not run"
 # The writer puts a per-test recording's test_id first; reading that far tells the scope of a file.
 _TEST_ID = re.compile(rb'\{\s*"test_id":\s*("(?:[^"\\]|\\.)*")')
+# A sidecar's name wherever a recording holds it (a superset of those it refers to: none is lost).
+_SIDECAR = re.compile(rb'"(' + sidecar.FOLDER.encode() + rb'/[0-9a-f]{64}(?:\.[a-z0-9]{1,10})?)"')
 _listeners: list[set[Path]] = []  # the used-file sets of the pytest sessions running in this process
 
 
@@ -75,6 +81,7 @@ class Verdict:
     newer: list[Path]  # would be unused, but were modified after the run started: kept
     undecided: list[Path]  # not used, but the record cannot tell whether they are needed
     reasons: list[str]  # why not
+    files: list[Path] = field(default_factory=list)  # sidecar files that only unused recordings name
 
 
 @dataclass
@@ -154,7 +161,9 @@ class Usage:
                     blocking |= blockers
         newer = [path for path in unused if modified(path) >= self.started]
         kept = set(newer)
-        return Verdict([p for p in unused if p not in kept], newer, undecided, describe(blocking))
+        unused = [p for p in unused if p not in kept]
+        files = _unused_files(present, set(unused), self.started)
+        return Verdict(unused, newer, undecided, describe(blocking), files)
 
     def to_json(self, root: Path) -> dict[str, Any]:
         used: dict[str, list[str]] = {}
@@ -198,6 +207,24 @@ class Usage:
             },
             records=int(data.get("records", 1)),
         )
+
+
+def _unused_files(present: dict[Path, list[Path]], unused: set[Path], started: float) -> list[Path]:
+    """The sidecar files of each directory that no recording staying there names."""
+    found: list[Path] = []
+    for directory, paths in present.items():
+        files = sidecar.present(directory)
+        if not files:
+            continue
+        named: set[str] = set()
+        try:
+            for path in paths:
+                if path not in unused:
+                    named.update(m.decode() for m in _SIDECAR.findall(path.read_bytes()))
+        except OSError:
+            continue  # a recording it cannot read may name any of them
+        found += [f for f in files if f"{sidecar.FOLDER}/{f.name}" not in named and modified(f) < started]
+    return found
 
 
 def combine(records: list[Usage]) -> Usage:

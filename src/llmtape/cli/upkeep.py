@@ -40,16 +40,21 @@ def prune_lines(directory: Path, usage_file: Path, really: bool, root: Path) -> 
                 ]
             )
         )
-    if undecided and not unused:
+    files = [path for path in verdict.files if path.parent.parent == here]
+    if undecided and not unused and not files:
         reasons = "; ".join(verdict.reasons)
         raise LlmtapeError(f"llmtape: the test run cannot tell which recordings are unused: {reasons}")
-    lines = [f"  {shown(path)}" for path in unused]
+    lines = [f"  {shown(path)}" for path in [*unused, *files]]
     if undecided:
         reasons = "; ".join(verdict.reasons)
         lines.append(f"llmtape: cannot tell whether {len(undecided)} other recordings are unused: {reasons}")
+    also = f" and {len(files)} files only they name" if files else ""
     if really:
-        return [*lines, f"llmtape: deleted {delete(unused)} unused recordings"]
-    return [*lines, f"llmtape: {len(unused)} unused recordings; delete them with llmtape prune --yes"]
+        line = f"llmtape: deleted {delete(unused)} unused recordings"
+        if files:
+            line += f" and {delete(files)} files only they named"
+        return [*lines, line]
+    return [*lines, f"llmtape: {len(unused)} unused recordings{also}; delete them with llmtape prune --yes"]
 
 
 def combine_lines(sources: list[Path], output: Path | None, root: Path) -> list[str]:

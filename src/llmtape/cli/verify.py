@@ -1,5 +1,6 @@
 """Checks of a recordings directory: each file passes the format's parser, is named by its key, holds
-nothing shaped like a credential, and (where the SDK is installed) still matches the SDK's schema."""
+nothing shaped like a credential, has each sidecar file it names with the bytes its name promises, and
+(where the SDK is installed) still matches the SDK's schema."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 from llmtape.cli.upkeep import own_matching
 from llmtape.errors import LlmtapeError, RecordingError
-from llmtape.format.recording import Recording, parse
+from llmtape.format import sidecar
+from llmtape.format.recording import Recording, files_of, parse
 from llmtape.format.typemap import PARTIAL_CLASSES, sdk_class
 from llmtape.matching import Matching, recording_key, stored_matching
 from llmtape.secrets import recording_shapes
@@ -29,6 +31,7 @@ def problems(path: Path, *, schema: bool = True, project: Matching | None = None
         return
     for secret in recording_shapes(recording):
         yield f"secret-looking value: {secret}; remove it and record again"
+    yield from filter(None, (sidecar.problem(path, name) for name in files_of(recording)))
     yield from _name(path, recording, project or Matching())
     if not schema:
         return

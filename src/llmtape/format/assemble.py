@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from llmtape.format import cohere, gemini
+from llmtape.format import bedrock, cohere, gemini
 from llmtape.format.recording import Recording, StoredRequest, StoredResponse
 from llmtape.format.reply import Reply, ToolCall
+from llmtape.format.typemap import FILE_TYPE, MULTIPART_TYPE
 
 __all__ = ["Reply", "ToolCall", "messages", "model", "payloads", "reply", "tools"]
 
@@ -30,7 +31,9 @@ def model(recording: Recording) -> str | None:
     if request.get("model"):
         return str(request["model"])
     versions = (d.get("modelVersion") for d in payloads(recording["response"]) if isinstance(d, dict))
-    return gemini.model(request.get("endpoint", "")) or next((v for v in versions if v), None)
+    endpoint = request.get("endpoint", "")
+    found = gemini.model(endpoint) or bedrock.model(endpoint)
+    return found or next((v for v in versions if v), None)
 
 
 def reply(recording: Recording) -> Reply:
@@ -42,6 +45,9 @@ def reply(recording: Recording) -> Reply:
         detail = data[0].get("error", data[0]) if data else {}
         message = detail.get("message") if isinstance(detail, dict) else detail
         return Reply(error=f"HTTP {response.get('status')}: {message or json.dumps(detail)}")
+    body = response.get("body")
+    if not response.get("is_streaming") and isinstance(body, dict) and body.get("__type__") == FILE_TYPE:
+        return Reply(text=f"(a file of its own: {body.get('__data__')})")
     endpoint = recording["request"].get("endpoint", "")
     for suffix, build in BUILDERS:
         if endpoint.endswith(suffix):
@@ -172,6 +178,10 @@ BUILDERS = [
     ("/v2/embed", cohere.vectors),
     ("/v2/rerank", cohere.rerank),
     ("/v1/rerank", cohere.rerank),
+    ("/converse", bedrock.converse),
+    ("/converse-stream", bedrock.converse),
+    ("/invoke", _anthropic),  # the model's own format: Anthropic's on Bedrock is read
+    ("/invoke-with-response-stream", lambda data: _anthropic(bedrock.chunks(data))),
 ]
 
 
@@ -180,6 +190,10 @@ def messages(request: StoredRequest) -> list[tuple[str, str]]:
     body = request.get("body") or {}
     if not isinstance(body, dict):
         return []
+    if body.get("__type__") == MULTIPART_TYPE:  # an upload: its fields, and its files by name
+        return [(p["name"], p.get("value") or _file(p)) for p in body["__data__"]]
+    if body.get("__type__") == FILE_TYPE:
+        return [("body", str(body["__data__"]))]
     if "contents" in body:
         return gemini.messages(body)
     pairs: list[tuple[str, str]] = []
@@ -212,6 +226,10 @@ def tools(request: StoredRequest) -> list[str]:
     return [t.get("name") or (t.get("function") or {}).get("name", "?") for t in offered or []]
 
 
+def _file(part: dict[str, Any]) -> str:
+    return f"{part.get('filename')} ({part.get('content_type') or 'no type'}) in {part.get('file')}"
+
+
 def _as_list(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, str):
         return [{"role": "user", "content": value}]
@@ -237,4 +255,10 @@ def _part(part: Any) -> str:
         return f"[{part.get('tool_use_id', '')}] {_text(part.get('content'))}"
     if part.get("type") == "document" and isinstance(part.get("document"), dict):  # Cohere's tool results
         return _text(part["document"].get("data"))
+    if isinstance(part.get("toolUse"), dict):  # Bedrock Converse
+        use = part["toolUse"]
+        return f"-> {use.get('name')}({json.dumps(use.get('input'))}) [{use.get('toolUseId', '')}]"
+    if isinstance(part.get("toolResult"), dict):
+        result = part["toolResult"]
+        return f"[{result.get('toolUseId', '')}] {_text(result.get('content'))}"
     return str(part.get("text", "")) or f"<{part.get('type', 'part')}>"
