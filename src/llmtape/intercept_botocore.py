@@ -107,7 +107,9 @@ def _before_send(endpoint: Any, request: Any, **kwargs: Any) -> Any:
         request.reset_stream()
         live = endpoint.http_session.send(request)
         headers = list(live.headers.items())
-        return httpx.Response(live.status_code, headers=headers, stream=_LiveBody(live.raw), request=outgoing)
+        # botocore's session reads the whole body of an operation whose output is not a stream.
+        body = _LiveBody(live.raw) if request.stream_output else httpx.ByteStream(live.content)
+        return httpx.Response(live.status_code, headers=headers, stream=body, request=outgoing)
 
     answer = carry.handle(tape, outgoing, send)
     if answer is None:
