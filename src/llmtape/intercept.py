@@ -132,10 +132,27 @@ class _Interceptor(HTTPCoreMocker, ABC):
         """The request as httpx sees it, if it is an LLM call that ``tape`` handles (its body unread)."""
         if request.extensions.get(LIVE):
             return None
-        outgoing: httpx.Request = cls.to_httpx_request(request=request)  # type: ignore[no-untyped-call]
+        outgoing = cls.to_httpx_request(request=request)
         url = outgoing.url
         host = place(url.scheme, url.host, url.port)
         return outgoing if tape.options.intercepts(outgoing.method, url.path, host) else None
+
+    @classmethod
+    def to_httpx_request(cls, **kwargs: Any) -> httpx.Request:
+        """The pool's request as httpx sees it; one whose target is a whole URL (the absolute form, which
+        a client sets through the ``target`` extension, as aiobotocore's httpx session does) keeps it."""
+        request = kwargs["request"]
+        target = bytes(request.url.target)
+        if not target.lower().startswith((b"http://", b"https://")):
+            return super().to_httpx_request(**kwargs)  # type: ignore[no-any-return,no-untyped-call]
+        method = request.method.decode("ascii") if isinstance(request.method, bytes) else request.method
+        return httpx.Request(
+            method,
+            target.decode("ascii"),
+            headers=request.headers,
+            stream=request.stream,
+            extensions=request.extensions,
+        )
 
     @classmethod
     def from_sync_httpx_response(cls, httpx_response: Any, target: Any, **kwargs: Any) -> Any:

@@ -22,7 +22,9 @@ Requests are checked for a SigV4 signature's shape, never verified: an ``Authori
 ``X-Amz-Security-Token`` too), else 403 ``UnrecognizedClientException``. Errors are rest-json: a
 ``{"message"}`` body and the code in ``x-amzn-ErrorType``. A request whose body holds ``[throttle]`` gets
 429 ``ThrottlingException``, ``[invalid]`` 400 ``ValidationException``; a ``converse-stream`` holding
-``[break]`` sends a few events, then a ``modelStreamErrorException`` message.
+``[break]`` sends a few events, then a ``modelStreamErrorException`` message; an
+``invoke-with-response-stream`` holding ``[spaced]`` writes its events' JSON with spaces after ``,``
+and ``:``.
 
     python -m tests.servers.bedrock [--port N] [--require-session-token]   # prints "PORT <n>" once listening
 """
@@ -44,7 +46,9 @@ from urllib.parse import unquote, urlsplit
 
 from tests.servers.wire import anthropic_reply, words
 
-ROUTE = re.compile(r"/model/(?P<model>[^/]+)/(?P<operation>[a-z-]+)")
+ROUTE = re.compile(
+    r"/model/(?P<model>[^/]+)/(?P<operation>converse(?:-stream)?|invoke(?:-with-response-stream)?)"
+)
 EVENTSTREAM = "application/vnd.amazon.eventstream"
 PADDING = "abcdefgh"
 ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
@@ -149,6 +153,7 @@ def _latency(started: float) -> int:
 
 
 def _block_events(index: int, block: dict[str, Any]) -> list[bytes]:
+    deltas: list[dict[str, Any]]
     if "text" in block:
         deltas = [{"text": piece} for piece in words(block["text"])]
         opened = []
@@ -206,21 +211,22 @@ def anthropic_message(body: dict[str, Any], model: str) -> dict[str, Any]:
     }
 
 
+def _opened_and_deltas(block: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """How a content block opens in an Anthropic stream, and the deltas that fill it."""
+    if block["type"] == "text":
+        return {"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in words(block["text"])]
+    arguments = json.dumps(block["input"])
+    pieces = [arguments[at : at + 8] for at in range(0, len(arguments), 8)]
+    return {**block, "input": {}}, [{"type": "input_json_delta", "partial_json": p} for p in pieces]
+
+
 def anthropic_events(message: dict[str, Any], latency: int) -> list[dict[str, Any]]:
     """The Anthropic stream events of ``message``, ending with Bedrock's invocation metrics."""
     usage = message["usage"]
     start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
     events: list[dict[str, Any]] = [{"type": "message_start", "message": start}]
     for index, block in enumerate(message["content"]):
-        if block["type"] == "text":
-            opened = {"type": "text", "text": ""}
-            deltas = [{"type": "text_delta", "text": piece} for piece in words(block["text"])]
-        else:
-            opened, arguments = {**block, "input": {}}, json.dumps(block["input"])
-            deltas = [
-                {"type": "input_json_delta", "partial_json": arguments[at : at + 8]}
-                for at in range(0, len(arguments), 8)
-            ]
+        opened, deltas = _opened_and_deltas(block)
         events.append({"type": "content_block_start", "index": index, "content_block": opened})
         events += [{"type": "content_block_delta", "index": index, "delta": delta} for delta in deltas]
         events.append({"type": "content_block_stop", "index": index})
@@ -237,9 +243,11 @@ def anthropic_events(message: dict[str, Any], latency: int) -> list[dict[str, An
     return [*events, {"type": "message_stop", "amazon-bedrock-invocationMetrics": metrics}]
 
 
-def chunk(data: dict[str, Any]) -> bytes:
-    """A ``chunk`` message of ``InvokeModelWithResponseStream``: the event's JSON as base64 ``bytes``."""
-    encoded = base64.b64encode(_compact(data)).decode("ascii")
+def chunk(data: dict[str, Any], spaced: bool = False) -> bytes:
+    """A ``chunk`` message of ``InvokeModelWithResponseStream``: the event's JSON (compact, as the live
+    service writes it, unless ``spaced``) as base64 ``bytes``."""
+    inner = json.dumps(data).encode() if spaced else _compact(data)
+    encoded = base64.b64encode(inner).decode("ascii")
     headers = {":event-type": "chunk", ":content-type": "application/json", ":message-type": "event"}
     return frame(headers, _compact({"bytes": encoded, "p": PADDING}))
 
@@ -265,33 +273,31 @@ class Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         raw = self.rfile.read(int(self.headers.get("content-length", 0)))
         match = ROUTE.fullmatch(urlsplit(self.path).path)
-        operation = match["operation"] if match else ""
-        if not match or operation not in (
-            "converse",
-            "converse-stream",
-            "invoke",
-            "invoke-with-response-stream",
-        ):
+        if not match:
             return self._error(404, "UnknownOperationException", f"no route {self.path}")
+        operation = match["operation"]
         problem = self._unsigned() or next((e for t, e in TRIGGERS.items() if t in raw), None)
         if problem:
             return self._error(*problem)
-        body, model = json.loads(raw or b"{}"), unquote(match["model"])
+        body = json.loads(raw or b"{}")
         if operation == "converse":
             return self._send(200, "application/json", json.dumps(converse(body, started)).encode())
         if operation == "converse-stream":
             answer = broken_events if b"[break]" in raw else converse_events
             return self._stream(answer(body, started), {})
-        message = anthropic_message(body, model)
+        self._invoke(operation, anthropic_message(body, unquote(match["model"])), started, b"[spaced]" in raw)
+
+    def _invoke(self, operation: str, message: dict[str, Any], started: float, spaced: bool) -> None:
+        """Answer InvokeModel, or its stream, with an Anthropic message."""
         usage, latency = message["usage"], _latency(started)
-        counts = {
-            "X-Amzn-Bedrock-Input-Token-Count": str(usage["input_tokens"]),
-            "X-Amzn-Bedrock-Output-Token-Count": str(usage["output_tokens"]),
-        }
         if operation == "invoke":
-            headers = {**counts, "X-Amzn-Bedrock-Invocation-Latency": str(latency)}
+            headers = {
+                "X-Amzn-Bedrock-Input-Token-Count": str(usage["input_tokens"]),
+                "X-Amzn-Bedrock-Output-Token-Count": str(usage["output_tokens"]),
+                "X-Amzn-Bedrock-Invocation-Latency": str(latency),
+            }
             return self._send(200, "application/json", json.dumps(message).encode(), headers)
-        chunks = [chunk(data) for data in anthropic_events(message, latency)]
+        chunks = [chunk(data, spaced) for data in anthropic_events(message, latency)]
         self._stream(chunks, {"X-Amzn-Bedrock-Content-Type": "application/json"})
 
     def _unsigned(self) -> tuple[int, str, str] | None:
