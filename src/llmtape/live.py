@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from llmtape.format import eventstream, sidecar
+from llmtape.format import eventstream
 from llmtape.format.chunks import (
     DONE,
     chunk_bytes,
@@ -24,8 +24,8 @@ from llmtape.format.chunks import (
     message_bytes,
     message_chunk,
     payload_bytes,
+    plain_body,
     typed,
-    typed_bytes,
     typed_chunk,
 )
 from llmtape.format.jsonarray import (
@@ -46,22 +46,10 @@ from llmtape.format.recording import (
     keep_headers,
 )
 from llmtape.format.sse import Decoder, Event, encode
-from llmtape.format.typemap import BYTES_TYPE, FILE_TYPE
 from llmtape.replay import to_http
 
 # How long the end of a test waits for the rest of an async stream its application left unread.
 DRAIN_SECONDS = 60.0
-
-
-# Content types whose bodies are text, stored in the recording itself; any other body is a sidecar file.
-TEXT_TYPES = (
-    "text/",
-    "application/json",
-    "application/x-ndjson",
-    "application/xml",
-    "application/javascript",
-)
-TEXT_SUFFIXES = ("+json", "+xml")
 
 
 class Save(Protocol):
@@ -103,19 +91,8 @@ def _stored(live: httpx.Response, streaming: bool, body: Any) -> StoredResponse:
 
 def plain_response(live: httpx.Response, content: bytes) -> tuple[StoredResponse, dict[str, bytes]]:
     """The stored form of a whole (non-streamed) response, and its sidecar file when it is not text."""
-    if not content:
-        return _stored(live, False, None), {}
-    body = typed_bytes(content, live.request.url.path)
-    content_type = live.headers.get("content-type", "")
-    if body["__type__"] != BYTES_TYPE and _textual(content_type):
-        return _stored(live, False, body), {}
-    name = sidecar.name_for(content, content_type)
-    return _stored(live, False, {"__type__": FILE_TYPE, "__data__": name}), {name: content}
-
-
-def _textual(content_type: str) -> bool:
-    kind = content_type.partition(";")[0].strip().lower()
-    return not kind or kind.startswith(TEXT_TYPES) or kind.endswith(TEXT_SUFFIXES)
+    body, files = plain_body(content, live.headers.get("content-type", ""), live.request.url.path)
+    return _stored(live, False, body), files
 
 
 def capture(live: httpx.Response, save: Save) -> httpx.Response:

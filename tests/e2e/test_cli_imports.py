@@ -217,9 +217,11 @@ def broken(interaction: dict[str, Any], case: str) -> str:
         response["body"]["string"] = GARBAGE
         response["headers"]["content-encoding"] = ["br" if case == "undecodable body" else "compress"]
         return "undecodable body"
-    elif case == "request not JSON":
-        request["body"] = "a=1&b=2"
-        return "not JSON"
+    elif case == "malformed multipart":
+        request["body"] = "--b\r\nContent-Disposition: form-data; name=a\r\n\r\n1"  # never closed
+        request["headers"] = {k: v for k, v in request["headers"].items() if k.lower() != "content-type"}
+        request["headers"]["Content-Type"] = ["multipart/form-data; boundary=b"]
+        return "malformed multipart"
     elif case == "empty answer":
         response["body"]["string"] = ""
     elif case == "malformed array":
@@ -239,7 +241,7 @@ BREAKS = [
     "unknown layout",
     "undecodable body",
     "unknown coding",
-    "request not JSON",
+    "malformed multipart",
     "empty answer",
     "malformed array",
     "credential",

@@ -90,16 +90,21 @@ def test_a_failed_live_call_is_neither_counted_nor_saved(tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_body_that_is_not_json_fails_with_a_clear_error(tmp_path: Path) -> None:
+def test_a_body_that_cannot_be_keyed_fails_with_a_clear_error(tmp_path: Path) -> None:
     with llmtape.tape(tmp_path, strict=False) as active:
-        response = httpx.post("http://127.0.0.1:9/v1/chat/completions", content=b"\x00not json")
+        response = httpx.post(
+            "http://127.0.0.1:9/v1/files",
+            content=b"--b\r\nContent-Disposition: form-data\r\n\r\nno closing boundary",
+            headers={"content-type": "multipart/form-data; boundary=b"},
+        )
     assert response.status_code == 500
     assert response.headers["x-should-retry"] == "false"
     (call,) = active.calls
     assert call.outcome == "failed"
     assert call.error is not None
-    assert call.error.startswith("llmtape: the request body is not JSON, so it has no recording key;")
-    assert "request: POST http://127.0.0.1:9/v1/chat/completions" in call.error
+    assert call.error.startswith("llmtape: the request's multipart/form-data body is malformed (")
+    assert "so it has no recording key" in call.error
+    assert "request: POST http://127.0.0.1:9/v1/files" in call.error
     assert "@pytest.mark.llmtape(enabled=False)" in call.error
 
 

@@ -291,7 +291,8 @@ import httpx
 
 def test_unkeyable():
     url = os.environ["LLM_BASE_URL"] + "/chat/completions?api_key=" + os.environ["SPOKEN"]
-    httpx.post(url, content=b"not json", headers={"authorization": "Bearer k"})
+    headers = {"authorization": "Bearer k", "content-type": "multipart/form-data"}  # names no boundary
+    httpx.post(url, content=b"--x\\r\\n\\r\\nnot a form\\r\\n--x--\\r\\n", headers=headers)
 """
 
 
@@ -303,5 +304,5 @@ def test_a_failure_message_shows_no_credential_query_parameter(
     project.pytester.makepyfile(test_unkeyable=UNKEYABLE)
     result = project.pytester.runpytest("--record", "test_unkeyable.py")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*the request body is not JSON*"])
+    result.stdout.fnmatch_lines(["*multipart/form-data body is malformed*"])
     assert leaks(result.stdout.str(), secret) == []

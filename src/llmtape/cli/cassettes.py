@@ -8,19 +8,21 @@ through :mod:`llmtape.compression`. What cannot be read raises :class:`Unusable`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
 from llmtape.compression import Undecodable, decoded
 from llmtape.errors import RecordingError
-from llmtape.format.chunks import typed, typed_chunk
+from llmtape.format import eventstream, multipart
+from llmtape.format.chunks import message_chunk, plain_body, typed, typed_chunk
 from llmtape.format.jsonarray import ARRAY_STREAM_SUFFIXES, ArrayDecoder, MalformedArray
 from llmtape.format.ndjson import LineDecoder
 from llmtape.format.recording import (
+    EVENTSTREAM,
     JSON_ARRAY,
     NDJSON,
     RESPONSE_HEADERS,
@@ -51,7 +53,8 @@ class Unusable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Exchange:
-    """One interaction: the request's method, URL and JSON body, the answer's status, headers and bytes."""
+    """One interaction: the request's method, URL, content type and body (as stored, with the bytes of the
+    sidecars it names), the answer's status, headers and bytes."""
 
     method: str
     url: str
@@ -59,6 +62,8 @@ class Exchange:
     status: int
     headers: dict[str, str]  # lower-case names, one value each
     content: bytes  # decoded
+    request_type: str = "application/json"
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 def interactions(path: Path) -> list[Any]:
@@ -113,42 +118,59 @@ def exchange(interaction: dict[str, Any]) -> Exchange:
         raise Unusable("no response", "it has no response")
     headers = _headers(response.get("headers"))
     status, content = _answer(response, headers)
-    return Exchange(method, url, _request_body(interaction["request"]), status, headers, content)
+    request = interaction["request"]
+    request_type = _headers(request.get("headers")).get("content-type") or "application/json"
+    body, files = _request_body(request, request_type)
+    return Exchange(method, url, body, status, headers, content, request_type, files)
 
 
-def recording(exchange: Exchange, test_id: str | None) -> Recording:
-    """The recording of an LLM call's exchange, framed as a record run frames it (see ``live.is_stream``)."""
-    endpoint = urlsplit(exchange.url).path
+def recording(exchange: Exchange, test_id: str | None) -> tuple[Recording, dict[str, bytes]]:
+    """The recording of an LLM call's exchange, framed as a record run frames it (see ``live.is_stream``),
+    and the bytes of its sidecar files."""
+    endpoint = unquote(urlsplit(exchange.url).path)  # as httpx gives it to a record run
+    body, files = _stored_body(exchange, endpoint)
     stored: Any = {
         "status": exchange.status,
         "headers": keep_headers(exchange.headers, RESPONSE_HEADERS),
-        **_stored_body(exchange, endpoint),
+        **body,
     }
     _not_empty(stored)
-    request = new_request(
-        exchange.method, exchange.url, endpoint, {"content-type": "application/json"}, exchange.body
-    )
-    return new_recording(request, stored, test_id)
+    headers = {"content-type": exchange.request_type}
+    request = new_request(exchange.method, exchange.url, endpoint, headers, exchange.body)
+    return new_recording(request, stored, test_id), {**exchange.files, **files}
 
 
-def _stored_body(exchange: Exchange, endpoint: str) -> dict[str, Any]:
+def _stored_body(exchange: Exchange, endpoint: str) -> tuple[dict[str, Any], dict[str, bytes]]:
     content, headers = exchange.content, exchange.headers
     if headers.get("content-type", "").startswith(SSE):
         events = Decoder()
         found = [*events.feed(content), *events.close()]
         chunks = [typed_chunk(event, endpoint) for event in found if event.data != "[DONE]"]
-        return {"is_streaming": True, "body": chunks, "sse_done": len(chunks) < len(found)}
+        return {"is_streaming": True, "body": chunks, "sse_done": len(chunks) < len(found)}, {}
     kind = framing(headers)
     if kind == NDJSON:
         lines = LineDecoder()
         return {
             "is_streaming": True,
             "body": [typed(line, endpoint) for line in [*lines.feed(content), *lines.close()]],
-        }
+        }, {}
+    if kind == EVENTSTREAM:
+        return {"is_streaming": True, "body": [message_chunk(*m, endpoint) for m in _messages(content)]}, {}
     if kind == JSON_ARRAY and exchange.status < 400 and endpoint.endswith(ARRAY_STREAM_SUFFIXES):
-        return {"is_streaming": True, "body": [typed(element, endpoint) for element in _elements(content)]}
-    text = content.decode("utf-8", errors="surrogateescape")
-    return {"is_streaming": False, "body": typed(text, endpoint) if text else None}
+        return {
+            "is_streaming": True,
+            "body": [typed(element, endpoint) for element in _elements(content)],
+        }, {}
+    body, files = plain_body(content, headers.get("content-type", ""), endpoint)
+    return {"is_streaming": False, "body": body}, files
+
+
+def _messages(content: bytes) -> list[tuple[eventstream.Headers, bytes]]:
+    decoder = eventstream.Decoder()
+    try:
+        return [*decoder.feed(content), *decoder.close()]
+    except eventstream.MalformedFrames as error:
+        raise Unusable("undecodable body", f"its event stream cannot be read: {error}") from None
 
 
 def _elements(content: bytes) -> list[str]:
@@ -182,22 +204,28 @@ def node_id(path: Path, root: Path) -> str:
     return f"vcr:{path.stem}"
 
 
-def _request_body(request: dict[str, Any]) -> Any:
+def _request_body(request: dict[str, Any], content_type: str) -> tuple[Any, dict[str, bytes]]:
+    """The request body as a record run stores it: its JSON, else the typed form of a multipart, text or
+    binary body, with the bytes of the sidecars that form names."""
     if "parsed_body" in request:  # pydantic-ai's serializer
-        return _json_value(request["parsed_body"])
+        return _json_value(request["parsed_body"]), {}
     body = request.get("body")
     if body is None or body in ("", b""):
-        return None
+        return None, {}
     if isinstance(body, dict | list):  # a YAML mapping
-        return _json_value(body)
+        return _json_value(body), {}
     content = _decoded(_bytes(body), _headers(request.get("headers")), "request")
+    if not multipart.is_multipart(content_type):
+        try:
+            return orjson.loads(content), {}
+        except orjson.JSONDecodeError:
+            pass
     try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError:
+        return multipart.stored_body(content, content_type)
+    except multipart.Malformed as error:
         raise Unusable(
-            "not JSON",
-            "its request body is not JSON, so it has no recording key",
-            "llmtape records JSON requests only; leave this interaction out of the import",
+            "malformed multipart",
+            f"its multipart/form-data request body is malformed ({error}), so it has no recording key",
         ) from None
 
 
@@ -253,9 +281,14 @@ def _headers(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {
-        str(name).lower(): ", ".join(map(str, values)) if isinstance(values, list) else str(values)
+        str(name).lower(): ", ".join(map(_text, values)) if isinstance(values, list) else _text(values)
         for name, values in value.items()
     }
+
+
+def _text(value: Any) -> str:
+    """A header value as text: botocore sends bytes, which vcrpy writes as ``!!binary``."""
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
 def _status(value: Any) -> int:

@@ -34,10 +34,10 @@ from llmtape.format.recording import (
 from llmtape.format.typemap import JSON_TYPE
 from llmtape.keys import file_name
 from llmtape.matching import Matching, recording_key
-from llmtape.secrets import environment_secrets, masked, recording_shapes, redact_recording
+from llmtape.secrets import environment_secrets, file_credentials, masked, recording_shapes, redact_recording
 from llmtape.store import Store
 
-Imported = tuple[str, Recording]
+Imported = tuple[str, Recording, dict[str, bytes]]  # key, recording, the bytes of its sidecar files
 OK, INCOMPLETE = 0, 1  # exit statuses: all imported; something skipped, or nothing imported at all
 
 
@@ -102,20 +102,21 @@ class Tally:
             elif isinstance(item, LeftOut):
                 left.append(item.request)
             else:
-                seen[item[0]] += 1
-                self._store(path, file_name(item[0], seen[item[0]]), item[1])
+                key, recording, files = item
+                seen[key] += 1
+                self._store(path, file_name(key, seen[key]), recording, files)
         self.left_out += len(left)
         if not (seen or skipped):
             calls = ", ".join(left[:3]) + (", ..." if len(left) > 3 else "")
             why = f"no LLM call in it ({calls})" if left else "it holds no interaction"
             _report([f"llmtape: nothing imported from {shown(path)}: {why}"])
 
-    def _store(self, path: Path, name: str, recording: Recording) -> None:
+    def _store(self, path: Path, name: str, recording: Recording, files: dict[str, bytes]) -> None:
         if self.store.path(name).exists():
             self.collided += 1
             print(masked(f"  kept the existing {name}.json; {path} sends the same request"))
         else:
-            self.store.save(name, recording)
+            self.store.save(name, recording, files)
             self.written += 1
         if (self.written + self.collided) % 100 == 0:
             print(f"  {self.written + self.collided} imported...", file=sys.stderr)
@@ -143,11 +144,20 @@ def _report(lines: list[str]) -> None:
         print(masked(line), file=sys.stderr)
 
 
-def finished(recording: Recording) -> Imported:
-    """An imported recording and its key, its credentials from the environment redacted, once the secret
-    gate and the format's parser accept it."""
-    recording = redact_recording(recording, environment_secrets(os.environ))
+def finished(recording: Recording, files: dict[str, bytes] | None = None) -> Imported:
+    """An imported recording, its key and its sidecar files, its credentials from the environment
+    redacted, once the secret gate and the format's parser accept it."""
+    secrets = environment_secrets(os.environ)
+    recording = redact_recording(recording, secrets)
     found = recording_shapes(recording)
+    for name, content in (files or {}).items():
+        variables, shapes = file_credentials(content, secrets)
+        if variables or shapes:
+            raise Unusable(
+                "credential",
+                f"its file {name} holds {', '.join(variables + shapes)}, which cannot be redacted from bytes",
+                "remove it from the source and import again",
+            )
     if found:
         raise Unusable(
             "credential",
@@ -159,7 +169,7 @@ def finished(recording: Recording) -> Imported:
         parse(dumps(recording), "the imported recording")
     except RecordingError as error:
         raise Unusable("invalid", str(error).splitlines()[0].removeprefix("llmtape: ")) from None
-    return recording_key(recording, Matching()), recording
+    return recording_key(recording, Matching()), recording, files or {}
 
 
 def _skipped(source: Path, error: Exception, where: str = "") -> Skipped:
@@ -255,6 +265,6 @@ def _vcr_item(path: Path, where: str, interaction: Any, endpoints: Endpoints, te
         parts = urlsplit(url)
         if not endpoints.match(method, parts.path, parts.netloc.rpartition("@")[2]):
             return LeftOut(request)
-        return finished(cassettes.recording(cassettes.exchange(interaction), test_id))
+        return finished(*cassettes.recording(cassettes.exchange(interaction), test_id))
     except Exception as error:  # one odd interaction must not cost the others: reported, then skipped
         return _skipped(path, error, where)

@@ -23,12 +23,21 @@ from typing import Any
 
 import orjson
 
-from llmtape.format import eventstream, jsonarray
+from llmtape.format import eventstream, jsonarray, sidecar
 from llmtape.format.recording import EVENTSTREAM, JSON_ARRAY, NDJSON, Chunk, StoredResponse, framing
 from llmtape.format.sse import Event, encode
-from llmtape.format.typemap import BYTES_TYPE, FILE_TYPE, JSON_TYPE, TEXT_TYPE, type_name
+from llmtape.format.typemap import BYTES_TYPE, FILE_TYPE, TEXT_TYPE, type_name
 
 DONE = "[DONE]"
+# Content types whose bodies are text, stored in the recording itself; any other body is a sidecar file.
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/x-ndjson",
+    "application/xml",
+    "application/javascript",
+)
+TEXT_SUFFIXES = ("+json", "+xml")
 _NOT_JSON = frozenset({TEXT_TYPE, BYTES_TYPE})
 
 
@@ -52,6 +61,26 @@ def typed_bytes(content: bytes, endpoint: str = "") -> Chunk:
     return typed(content.decode("utf-8", errors="surrogateescape"), endpoint)
 
 
+def plain_body(
+    content: bytes, content_type: str, endpoint: str = ""
+) -> tuple[Chunk | None, dict[str, bytes]]:
+    """The stored body of a whole response from ``endpoint``, and its sidecar: a body of a text content
+    type (or of none, when it is UTF-8) is kept in the recording, as ``bytes`` when it is not UTF-8;
+    anything else (audio, an image, a file's bytes) is a ``file``."""
+    if not content:
+        return None, {}
+    body = typed_bytes(content, endpoint)
+    kind = content_type.partition(";")[0].strip().lower()
+    if (
+        kind.startswith(TEXT_TYPES)
+        or kind.endswith(TEXT_SUFFIXES)
+        or (not kind and body["__type__"] != BYTES_TYPE)
+    ):
+        return body, {}
+    name = sidecar.name_for(content, content_type)
+    return {"__type__": FILE_TYPE, "__data__": name}, {name: content}
+
+
 def typed_chunk(event: Event, endpoint: str = "") -> Chunk:
     """A stored chunk for one SSE event, with its every field."""
     chunk = typed(event.data, endpoint)
@@ -69,7 +98,7 @@ DECODED = "bytes"  # the payload field of an event-stream chunk that is stored d
 
 def message_chunk(headers: eventstream.Headers, payload: bytes, endpoint: str = "") -> Chunk:
     """The stored chunk of one event-stream message."""
-    chunk = typed_bytes(payload, endpoint) if payload else {"__type__": JSON_TYPE, "__data__": None}
+    chunk = typed_bytes(payload, endpoint)  # an empty payload is empty text
     decoded = _decoded(chunk["__data__"]) if chunk["__type__"] != TEXT_TYPE else None
     if decoded is not None:
         chunk["__data__"] = decoded
@@ -103,8 +132,6 @@ def message_bytes(chunk: Chunk) -> bytes:
     if chunk.get("__decoded__") == DECODED:
         wire = {**data, DECODED: base64.b64encode(orjson.dumps(data[DECODED])).decode("ascii")}
         return eventstream.frame(headers, orjson.dumps(wire))
-    if chunk["__type__"] == JSON_TYPE and data is None:
-        return eventstream.frame(headers, b"")
     return eventstream.frame(headers, payload_bytes(chunk))
 
 
