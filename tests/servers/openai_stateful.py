@@ -719,7 +719,6 @@ class State:
             "metadata": body.get("metadata") or {},
             "previous_response_id": body.get("previous_response_id"),
             "conversation": {"id": conversation_id} if conversation_id else None,
-            "store": body.get("store", True),
             "text": {"format": {"type": "text"}, "verbosity": "medium"},
             "truncation": "disabled",
             "usage": {
