@@ -11,6 +11,9 @@ without credentials and ``api-version``, when there are any; a request with a bo
 choose the answer's wire format (``alt``: Gemini's ``alt=sse``). The URL path and the query are taken
 after credentials from the environment were redacted, as they are stored.
 
+The ``file_ids`` of a vector-store file batch (``POST .../vector_stores/{id}/file_batches``) are keyed
+sorted: the SDK's ``upload_and_poll`` lists them in the order its concurrent uploads finish.
+
 ``normalize`` rounds every float to 5 decimals; ``canonical_json`` sorts object keys,
 uses ``(",", ":")`` separators and keeps non-ASCII characters as UTF-8.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -31,6 +35,8 @@ UNKEYED_QUERY_PARAMS = SECRET_QUERY_PARAMS | {"api-version"}
 # Query parameters that choose the wire format of the answer: they join the key of any request.
 FORMAT_QUERY_PARAMS = frozenset({"alt"})
 Query = Sequence[tuple[str, str]]
+# Requests whose list field is a set, in an order that varies from run to run: (endpoint, field).
+_UNORDERED = ((re.compile(r".*/vector_stores/[^/]+/file_batches"), "file_ids"),)
 
 
 def normalize(value: Any) -> Any:
@@ -58,10 +64,29 @@ def key_material(
 ) -> dict[str, Any]:
     """The object whose canonical JSON is hashed into the key; ``test`` only in the per-test scope,
     ``query`` when there is one (see :func:`url_query`)."""
-    material: dict[str, Any] = {"method": method.upper(), "endpoint": endpoint, "body": normalize(body)}
+    material: dict[str, Any] = {
+        "method": method.upper(),
+        "endpoint": endpoint,
+        "body": normalize(_ordered(method, endpoint, body)),
+    }
     if query:
         material["query"] = [list(pair) for pair in query]
     return material if test is None else {**material, "test": test}
+
+
+def _ordered(method: str, endpoint: str, body: Any) -> Any:
+    """The body with each list that is a set sorted (see ``_UNORDERED``)."""
+    if method.upper() != "POST" or not isinstance(body, dict):
+        return body
+    for pattern, field in _UNORDERED:
+        values = body.get(field)
+        if (
+            pattern.fullmatch(endpoint)
+            and isinstance(values, list)
+            and all(isinstance(v, str) for v in values)
+        ):
+            body = {**body, field: sorted(values)}
+    return body
 
 
 def canonical_json(value: Any) -> str:

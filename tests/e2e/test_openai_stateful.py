@@ -118,11 +118,10 @@ def test_vector_stores_poll_until_processed(
         uploaded = await ready(
             stores.files.upload_and_poll(vector_store_id=store.id, file=("memo.txt", MEMO, "text/plain"))
         )
-        # One file uploaded by the helper: several would be uploaded at once and listed in the order
-        # they finished, which differs from run to run.
-        batch = await ready(
-            stores.file_batches.upload_and_poll(store.id, files=[("plan.txt", PLAN, "text/plain")])
-        )
+        # The helper uploads its files at once and lists them in the order they finished, which differs
+        # from run to run: the batch's file_ids are keyed as a set.
+        files = [(f"plan-{n}.txt", PLAN + bytes([65 + n]), "text/plain") for n in range(4)]
+        batch = await ready(stores.file_batches.upload_and_poll(store.id, files=files))
         found = await ready(stores.search(store.id, query="updates in the US region"))
         return {
             "attached": attached.model_dump(),
@@ -135,7 +134,7 @@ def test_vector_stores_poll_until_processed(
 
     result = round_trip(stateful, tmp_path, network, calling(kind, stateful.base_url, flow))
     assert [result[name]["status"] for name in ("attached", "uploaded", "batch")] == ["completed"] * 3
-    assert result["store"]["file_counts"]["completed"] == 3
+    assert result["store"]["file_counts"]["completed"] == 6  # notes, memo and the batch's four
     assert result["found"][0]["filename"] == "notes.txt"
     assert result["deleted"]["deleted"] is True
     # The helpers asked until the files were processed: each poll has its recording, replayed in order.

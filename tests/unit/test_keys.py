@@ -135,3 +135,21 @@ def test_golden_key_of_a_request_whose_query_chooses_the_wire_format() -> None:
         "6a4bc89704a25ea36f61828784d97c7245199ca0e0680eda038fb0111cdce951"
     )
     assert request_key("POST", endpoint, body, query=query) != request_key("POST", endpoint, body)
+
+
+def test_golden_key_of_a_file_batch_keys_its_file_ids_as_a_set() -> None:
+    # upload_and_poll lists the ids in the order its concurrent uploads finish, which varies run to run.
+    endpoint = "/v1/vector_stores/vs_1/file_batches"
+    material = (
+        '{"body":{"file_ids":["file-1","file-2"]},"endpoint":"/v1/vector_stores/vs_1/file_batches",'
+        '"method":"POST"}'
+    )
+    for ids in (["file-1", "file-2"], ["file-2", "file-1"]):
+        assert canonical_json(key_material("POST", endpoint, {"file_ids": ids})) == material
+    assert (
+        request_key("POST", endpoint, {"file_ids": ["file-2", "file-1"]})
+        == hashlib.sha256(material.encode()).hexdigest()
+    )
+    # Only there: elsewhere a list's order is part of the request.
+    other = key_material("POST", "/v1/chat/completions", {"file_ids": ["b", "a"]})
+    assert other["body"] == {"file_ids": ["b", "a"]}
