@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 
 from llmtape.compression import Undecodable, decoded
 from llmtape.errors import UnsupportedRequest
@@ -58,14 +57,8 @@ def request_body(request: httpx.Request) -> tuple[Any, multipart.Files]:
             method=request.method,
             url=str(request.url),
         ) from None
-    content_type = request.headers.get("content-type", "")
-    if not multipart.is_multipart(content_type):
-        try:
-            return orjson.loads(content), {}
-        except orjson.JSONDecodeError:
-            pass
     try:
-        return multipart.stored_body(content, content_type)
+        return multipart.stored_body(content, request.headers.get("content-type", ""))
     except multipart.Malformed as error:
         raise UnsupportedRequest(
             f"llmtape: the request's multipart/form-data body is malformed ({error}), so it has no "

@@ -215,11 +215,6 @@ def _request_body(request: dict[str, Any], content_type: str) -> tuple[Any, dict
     if isinstance(body, dict | list):  # a YAML mapping
         return _json_value(body), {}
     content = _decoded(_bytes(body), _headers(request.get("headers")), "request")
-    if not multipart.is_multipart(content_type):
-        try:
-            return orjson.loads(content), {}
-        except orjson.JSONDecodeError:
-            pass
     try:
         return multipart.stored_body(content, content_type)
     except multipart.Malformed as error:

@@ -1,4 +1,5 @@
-"""Request bodies that are not JSON: ``multipart/form-data`` uploads and raw bodies, as stored and keyed.
+"""Request bodies as they are stored and keyed: JSON as it was sent; a ``multipart/form-data`` upload or
+another body that is not JSON in a typed form.
 
 A multipart body is stored as ``{"__type__": "multipart", "__data__": [part, ...]}``, its parts in the
 order they were sent: a form field as ``{"name": ..., "value": <text>}``, a file (a part with a file name,
@@ -14,6 +15,8 @@ import email.parser
 import email.policy
 from typing import Any
 
+import orjson
+
 from llmtape.format import sidecar
 from llmtape.format.typemap import FILE_TYPE, MULTIPART_TYPE, TEXT_TYPE
 
@@ -28,10 +31,15 @@ def is_multipart(content_type: str) -> bool:
     return content_type.partition(";")[0].strip().lower() == "multipart/form-data"
 
 
-def stored_body(content: bytes, content_type: str) -> tuple[dict[str, Any], Files]:
-    """The stored form of a body that is not JSON, and the sidecars it refers to."""
+def stored_body(content: bytes, content_type: str) -> tuple[Any, Files]:
+    """The stored form of a request body (its JSON, else the typed form of another body), and the
+    sidecars it refers to; :class:`Malformed` for a multipart body that breaks its own framing."""
     if is_multipart(content_type):
         return _multipart(content, content_type)
+    try:
+        return orjson.loads(content), {}
+    except orjson.JSONDecodeError:
+        pass
     try:
         return {"__type__": TEXT_TYPE, "__data__": content.decode("utf-8")}, {}
     except UnicodeDecodeError:
