@@ -17,7 +17,7 @@ import httpx
 from llmtape.config import Mode
 from llmtape.decide import Decision, Drop, Fail, Forward, Miss, Record, Replay, decide, recheck
 from llmtape.errors import LlmtapeError, LockTimeout, RecordingError, SecretFound, SecretInFile, shown
-from llmtape.format.recording import StoredResponse, new_recording, new_request
+from llmtape.format.recording import StoredResponse, Timing, new_recording, new_request
 from llmtape.incoming import Incoming
 from llmtape.live import AsyncTee, SyncTee, acapture, capture, is_stream, streamed
 from llmtape.locks import KeyLock
@@ -29,47 +29,72 @@ from llmtape.secrets import (
     recording_shapes,
     redact_recording,
 )
+from llmtape.stable_ids import Answer, Ids
 from llmtape.tape import OpenRecording, Outcome, Tape
+from llmtape.timing import Pace, Stopwatch, TimeoutError_, pace
 
 
-def handle(tape: Tape, request: httpx.Request, send: Callable[[], httpx.Response]) -> httpx.Response | None:
-    """The answer to ``request`` from a sync client; None when it goes to the network unchanged."""
+def handle(
+    tape: Tape,
+    request: httpx.Request,
+    send: Callable[[httpx.Request], httpx.Response],
+    timeout_error: TimeoutError_ = httpx.ReadTimeout,
+) -> httpx.Response | None:
+    """The answer to ``request`` from a sync client; None when it goes to the network unchanged. ``send``
+    sends the request given (``request``, or a copy carrying the real ids of its stable ones); a paced
+    replay that outlasts the read timeout raises ``timeout_error``."""
     incoming, decision = _decided(tape, request)
     if incoming is None or not isinstance(decision, Record):
-        return _answer(tape, request, incoming, decision)
+        answer, paced = _answer(tape, request, incoming, decision, timeout_error)
+        if paced is not None:
+            paced.wait(paced.before_headers(_replayed(decision)))
+        return answer
     lock = tape.store.lock(incoming.name)
     try:
         lock.acquire()
     except LockTimeout as error:
-        return _answer(tape, request, incoming, Fail(error))
+        return _answer(tape, request, incoming, Fail(error))[0]
     with _claimed(tape, request, incoming, lock) as claim:
         if not isinstance(claim, Saver):
             return claim
-        live = send()
+        live = send(claim.sent(request))
+        claim.arrived()
         return capture(live, claim) if not is_stream(live) else claim.streamed(live, SyncTee(live, claim))
 
 
 async def ahandle(
-    tape: Tape, request: httpx.Request, send: Callable[[], Awaitable[httpx.Response]]
+    tape: Tape,
+    request: httpx.Request,
+    send: Callable[[httpx.Request], Awaitable[httpx.Response]],
+    timeout_error: TimeoutError_ = httpx.ReadTimeout,
 ) -> httpx.Response | None:
     """The async form of :func:`handle`: the same steps, waiting without blocking the event loop."""
     incoming, decision = _decided(tape, request)
     if incoming is None or not isinstance(decision, Record):
-        return _answer(tape, request, incoming, decision)
+        answer, paced = _answer(tape, request, incoming, decision, timeout_error)
+        if paced is not None:
+            await paced.await_(paced.before_headers(_replayed(decision)))
+        return answer
     lock = tape.store.lock(incoming.name)
     try:
         await lock.aacquire()
     except LockTimeout as error:
-        return _answer(tape, request, incoming, Fail(error))
+        return _answer(tape, request, incoming, Fail(error))[0]
     with _claimed(tape, request, incoming, lock) as claim:
         if not isinstance(claim, Saver):
             return claim
-        live = await send()
+        live = await send(claim.sent(request))
+        claim.arrived()
         return (
             await acapture(live, claim)
             if not is_stream(live)
             else claim.streamed(live, AsyncTee(live, claim))
         )
+
+
+def _replayed(decision: Decision) -> StoredResponse:
+    assert isinstance(decision, Replay)
+    return decision.recording["response"]
 
 
 @contextmanager
@@ -82,7 +107,7 @@ def _claimed(
         settled = recheck(incoming, tape.options, tape.run)
         if settled is not None:
             lock.release()
-            yield _answer(tape, request, incoming, settled)
+            yield _answer(tape, request, incoming, settled)[0]
         else:
             yield Saver(tape, incoming, lock)
     except BaseException:
@@ -100,30 +125,50 @@ def _decided(tape: Tape, request: httpx.Request) -> tuple[Incoming | None, Decis
 
 
 def _answer(
-    tape: Tape, request: httpx.Request, incoming: Incoming | None, decision: Decision
-) -> httpx.Response | None:
-    """Every outcome but a recording: replay, miss, failure, or (live mode) the network."""
+    tape: Tape,
+    request: httpx.Request,
+    incoming: Incoming | None,
+    decision: Decision,
+    timeout_error: TimeoutError_ = httpx.ReadTimeout,
+) -> tuple[httpx.Response | None, Pace | None]:
+    """Every outcome but a recording: replay (and its pace, when it is not instant), miss, failure, or
+    (live mode) the network."""
     if isinstance(decision, Fail):
         message = tape.fail(decision.error, request=request, incoming=incoming)
-        return error_response(FAILED_STATUS, "llmtape_error", message)
+        return error_response(FAILED_STATUS, "llmtape_error", message), None
     if incoming is None:
-        return None  # live mode, unkeyable: sent as it is
+        return None, None  # live mode, unkeyable: sent as it is
     if isinstance(decision, Replay):
+        paced = pace(request, tape.options.speed, timeout_error)
         try:
-            answer = to_http(decision.recording["response"], source=decision.path)
+            answer = to_http(decision.recording["response"], source=decision.path, pace=paced)
         except RecordingError as error:  # a sidecar file that is missing or altered
             return _answer(tape, request, incoming, Fail(error))
         tape.run.replayed(decision.path)
         tape.log(incoming, Outcome.REPLAYED)
-        return answer
+        if decision.compare:
+            tape.run.drift.check(request, decision.recording, decision.path, tape.options.nodeid)
+        return answer, paced
     if isinstance(decision, Miss):
         tape.log(incoming, Outcome.MISSING, decision.message)
-        return error_response(MISSING_STATUS, "llmtape_missing_recording", decision.message)
+        return error_response(MISSING_STATUS, "llmtape_missing_recording", decision.message), None
     if isinstance(decision, Drop):
-        return httpx.Response(204) if tape.options.mode is Mode.REPLAY else None
+        return (httpx.Response(204) if tape.options.mode is Mode.REPLAY else None), None
     assert isinstance(decision, Forward)
     tape.log(incoming, Outcome.LIVE)
-    return None
+    return None, None
+
+
+def _restored(request: httpx.Request, ids: Ids) -> httpx.Request:
+    """``request`` with the stable ids it carries turned back into the live API's own (the same length,
+    so its content-length holds); the very same request when it carries none."""
+    url, content = str(request.url), request.content
+    live_url, live_content = ids.outgoing_url(url), ids.outgoing(content)
+    if live_url == url and live_content is content:
+        return request
+    return httpx.Request(
+        request.method, live_url, headers=request.headers, content=live_content, extensions=request.extensions
+    )
 
 
 class Saver:
@@ -132,6 +177,35 @@ class Saver:
     def __init__(self, tape: Tape, incoming: Incoming, lock: KeyLock) -> None:
         self._tape, self._incoming, self._lock = tape, incoming, lock
         self._open: OpenRecording | None = None
+        self._clock: Stopwatch | None = None
+        self._headers_ms = 0
+        self.ids: Answer | None = None
+
+    def sent(self, request: httpx.Request) -> httpx.Request:
+        """The request to send live (with the real ids of the stable ones it carries); the clock starts."""
+        ids, incoming = self._tape.ids, self._incoming
+        if self._tape.options.timing:
+            self._clock = Stopwatch()
+        if ids is None:
+            return request
+        # The ids the caller sent itself (not stand-ins llmtape gave it) stay as they are in the answer.
+        self.ids = ids.answer(
+            f"{incoming.key}:{incoming.occurrence}", sent=request.url.raw_path + request.content
+        )
+        return _restored(request, ids)
+
+    def arrived(self) -> None:
+        """The live status and headers are here."""
+        self._headers_ms = self.ms() or 0
+
+    def ms(self) -> int | None:
+        """Milliseconds since the request was sent; None when timing is not recorded."""
+        return None if self._clock is None else self._clock.ms()
+
+    def timing(self) -> Timing | None:
+        """The timing of the answer, which has just been read whole."""
+        done = self.ms()
+        return None if done is None else {"headers_ms": self._headers_ms, "done_ms": done}
 
     def streamed(self, live: httpx.Response, tee: SyncTee | AsyncTee) -> httpx.Response:
         """The caller's response for a live stream being recorded; the tape finishes the recording at the

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from llmtape.errors import ConfigError
 
 ENV_MODE = "LLMTAPE_MODE"
+ENV_SPEED = "LLMTAPE_SPEED"
 
 
 class Mode(enum.StrEnum):
@@ -19,6 +20,7 @@ class Mode(enum.StrEnum):
     RECORD = "record"  # serve recordings; call the live API for missing ones and save them
     REWRITE = "rewrite"  # call the live API for every request and save it over any recording
     LIVE = "live"  # call the live API, save nothing
+    DRIFT = "drift"  # serve recordings and compare each with the live API's answer; record missing ones
 
     @classmethod
     def parse(cls, value: str, *, source: str) -> Mode:
@@ -45,6 +47,31 @@ def resolve_mode(*, option: str | None, record_flag: bool, env: Mapping[str, str
     if ini:
         return Mode.parse(ini, source="the ini option llmtape_mode")
     return Mode.REPLAY
+
+
+def parse_speed(value: object, *, source: str) -> float:
+    """The replay speed ``value`` names: a number, 0 (instant) or more; ``source`` says where it came from."""
+    try:
+        speed = float(str(value).strip())
+    except ValueError:
+        speed = -1.0
+    if not speed >= 0 or speed == float("inf") or isinstance(value, bool):
+        raise ConfigError(
+            f"llmtape: {source} is {value!r}; use a number: 1 replays at the recorded pace, 4 four times "
+            "faster, 0 instantly (the default)"
+        )
+    return speed
+
+
+def resolve_speed(*, option: str | None, env: Mapping[str, str], ini: str | None) -> float:
+    """The replay speed in force. Precedence: command line, then ``LLMTAPE_SPEED``, then ini, then 0."""
+    if option is not None:
+        return parse_speed(option, source="--llmtape-speed")
+    if env.get(ENV_SPEED):
+        return parse_speed(env[ENV_SPEED], source=f"the environment variable {ENV_SPEED}")
+    if ini:
+        return parse_speed(ini, source="the ini option llmtape_speed")
+    return 0.0
 
 
 # The hosts of hosted LLM APIs: every request to them is an LLM call, whatever its path.

@@ -28,6 +28,7 @@ from llmtape.matching import Matching
 from llmtape.store import Store
 
 if TYPE_CHECKING:
+    from llmtape.drift_check import DriftCheck
     from llmtape.tape import Tape
 
 
@@ -42,6 +43,10 @@ class Options:
     test_id: str | None = None  # set in the per-test scope, where the node id joins the key
     allow_secrets: bool = False
     matching: Matching = field(default_factory=Matching)
+    nodeid: str = ""  # the test's pytest node id, for reports
+    speed: float = 0.0  # replay pace: 0 instant, 1 as recorded, F times faster (timing.py)
+    timing: bool = True  # record when the answer and each chunk arrived
+    stable_ids: bool = True  # recorded answers get ids derived from their key (stable_ids.py)
     record_fix: str = "run again with LLMTAPE_MODE=record"
     rewrite_fix: str = "run again with LLMTAPE_MODE=rewrite"
 
@@ -63,6 +68,7 @@ class Run:
         self._written: set[Path] = set()
         self._stores: dict[Path, Store] = {}
         self._mutex = threading.Lock()
+        self._drift: DriftCheck | None = None
 
     def store(self, directory: Path) -> Store:
         store = self._stores.get(directory)
@@ -70,6 +76,16 @@ class Run:
             return store
         with self._mutex:
             return self._stores.setdefault(directory, Store(directory))
+
+    @property
+    def drift(self) -> DriftCheck:
+        """Drift mode's checks: the live answers compared in the background."""
+        with self._mutex:
+            if self._drift is None:
+                from llmtape.drift_check import DriftCheck
+
+                self._drift = DriftCheck()
+            return self._drift
 
     @property
     def directories(self) -> set[Path]:

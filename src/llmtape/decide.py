@@ -24,10 +24,11 @@ from llmtape.store import Store
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """Answer from this recording."""
+    """Answer from this recording; in drift mode, also compare it with the live API's answer."""
 
     path: Path
     recording: Recording
+    compare: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ def decide(incoming: Incoming, options: Options, run: Run) -> Decision:
     try:
         recording = store.load(incoming.name)
         if recording is not None:
-            return Replay(path, checked(store, incoming, options, recording))
+            return Replay(path, checked(store, incoming, options, recording), options.mode is Mode.DRIFT)
     except LlmtapeError as error:
         return Fail(error)
     if options.mode is Mode.REPLAY:

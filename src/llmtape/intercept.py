@@ -26,10 +26,8 @@ from respx.mocks import HTTPCoreMocker, Mocker
 from llmtape import carry, escapes, intercept_aiohttp, intercept_botocore
 from llmtape.config import place
 from llmtape.context import active
+from llmtape.live import LIVE
 from llmtape.tape import Tape
-
-# Set on a request llmtape sends live, so the pool's own connections do not intercept it again.
-LIVE = "llmtape.live"
 
 
 class _CoreStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -70,10 +68,26 @@ def _mark_live(request: Any) -> None:
     request.extensions = {**request.extensions, LIVE: True}
 
 
+def _retargeted(request: Any, live: httpx.Request, outgoing: httpx.Request) -> Any:
+    """The pool's request to send for ``live``: the request itself, or, when ``live`` carries other ids
+    than the caller sent (``carry``), a copy with its URL target and body."""
+    if live is outgoing:
+        return request
+    url = request.url
+    return type(request)(
+        request.method,
+        type(url)(scheme=url.scheme, host=url.host, port=url.port, target=live.url.raw_path),
+        headers=request.headers,
+        content=live.content,
+        extensions=request.extensions,
+    )
+
+
 class _Interceptor(HTTPCoreMocker, ABC):
     """Patches one pool library's ``handle_request`` methods (as an ABC, respx does not register it)."""
 
     response_class: ClassVar[Any] = httpcore.Response
+    timeout_error: ClassVar[Callable[[str], Exception]] = httpcore.ReadTimeout  # the pool's own
 
     @classmethod
     def mock(cls, spec: Callable[..., Any]) -> Callable[..., Any]:
@@ -93,11 +107,11 @@ class _Interceptor(HTTPCoreMocker, ABC):
             outgoing.read()
             request.stream = outgoing.stream  # the body, readable again for the live call
 
-            def send() -> httpx.Response:
+            def send(live: httpx.Request) -> httpx.Response:
                 _mark_live(request)
-                return _as_httpx(spec(pool, request), outgoing)
+                return _as_httpx(spec(pool, _retargeted(request, live, outgoing)), outgoing)
 
-            answer = carry.handle(tape, outgoing, send)
+            answer = carry.handle(tape, outgoing, send, cls.timeout_error)
             if answer is None:
                 _mark_live(request)
                 return spec(pool, request)
@@ -115,11 +129,11 @@ class _Interceptor(HTTPCoreMocker, ABC):
             await outgoing.aread()
             request.stream = outgoing.stream
 
-            async def send() -> httpx.Response:
+            async def send(live: httpx.Request) -> httpx.Response:
                 _mark_live(request)
-                return _as_httpx(await spec(pool, request), outgoing)
+                return _as_httpx(await spec(pool, _retargeted(request, live, outgoing)), outgoing)
 
-            answer = await carry.ahandle(tape, outgoing, send)
+            answer = await carry.ahandle(tape, outgoing, send, cls.timeout_error)
             if answer is None:
                 _mark_live(request)
                 return await spec(pool, request)
@@ -180,6 +194,7 @@ def _httpcore2_interceptor() -> type[_Interceptor] | None:
             t.replace("httpcore.", "httpcore2.", 1) for t in HTTPCoreMocker.targets
         ]
         response_class: ClassVar[Any] = httpcore2.Response
+        timeout_error: ClassVar[Callable[[str], Exception]] = httpcore2.ReadTimeout
 
     return Httpcore2Interceptor
 

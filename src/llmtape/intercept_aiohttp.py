@@ -73,7 +73,9 @@ async def _middleware(request: Any, handler: Callable[[Any], Awaitable[Any]]) ->
         headers = [(k, v) for k, v in headers if k.lower() != "content-encoding"]
     outgoing = httpx.Request(request.method, str(url), headers=headers, content=content)
 
-    async def send() -> httpx.Response:
+    async def send(live: httpx.Request) -> httpx.Response:
+        if live is not outgoing:  # the real ids of the stable ones it carries (carry)
+            request.url, request.body = type(request.url)(str(live.url), encoded=True), live.content
         return _as_httpx(await handler(request), outgoing)
 
     answer = await carry.ahandle(tape, outgoing, send)

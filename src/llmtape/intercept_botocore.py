@@ -103,7 +103,9 @@ def _before_send(endpoint: Any, request: Any, **kwargs: Any) -> Any:
         request.method, url, headers=list(request.headers.items()), content=_content(request)
     )
 
-    def send() -> httpx.Response:
+    def send(restored: httpx.Request) -> httpx.Response:
+        # Sent as signed: the stable ids of a request are not swapped back (a Bedrock conversation's tool
+        # use ids are matched within the request, so its stable ones serve as well).
         request.reset_stream()
         live = endpoint.http_session.send(request)
         headers = list(live.headers.items())

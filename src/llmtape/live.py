@@ -41,24 +41,37 @@ from llmtape.format.recording import (
     JSON_ARRAY,
     NDJSON,
     RESPONSE_HEADERS,
+    Chunk,
     StoredResponse,
+    Timing,
     framing,
     keep_headers,
 )
 from llmtape.format.sse import Decoder, Event, encode
+from llmtape.format.typemap import BYTES_TYPE, FILE_TYPE, TEXT_TYPE
 from llmtape.replay import to_http
+from llmtape.stable_ids import Answer
 
+UNTYPED = frozenset({TEXT_TYPE, BYTES_TYPE, FILE_TYPE})  # bodies that hold no JSON, hence no ids
+# Set on a request llmtape sends live, so the pools' own connections do not intercept it again.
+LIVE = "llmtape.live"
 # How long the end of a test waits for the rest of an async stream its application left unread.
 DRAIN_SECONDS = 60.0
 
 
 class Save(Protocol):
     """Stores a finished response (and the bytes of the sidecar files it names); or, told the stream
-    cannot be finished, stores nothing."""
+    cannot be finished, stores nothing. It keeps the clock of the call and the stable ids of its answer."""
+
+    ids: Answer | None  # what turns the answer's made-up ids into stable ones; None keeps them
 
     def __call__(self, response: StoredResponse, files: Mapping[str, bytes] | None = None) -> None: ...
 
     def abandon(self, reason: str) -> None: ...
+
+    def ms(self) -> int | None: ...
+
+    def timing(self) -> Timing | None: ...
 
 
 class _Decoder(Protocol):
@@ -80,19 +93,34 @@ def is_stream(response: httpx.Response) -> bool:
     )
 
 
-def _stored(live: httpx.Response, streaming: bool, body: Any) -> StoredResponse:
+def _stored(live: httpx.Response, streaming: bool, body: Any, ids: Answer | None = None) -> StoredResponse:
+    headers = keep_headers(live.headers, RESPONSE_HEADERS)
     return {
         "status": live.status_code,
-        "headers": keep_headers(live.headers, RESPONSE_HEADERS),
+        "headers": headers if ids is None else ids.headers(headers),
         "is_streaming": streaming,
         "body": body,
     }
 
 
-def plain_response(live: httpx.Response, content: bytes) -> tuple[StoredResponse, dict[str, bytes]]:
-    """The stored form of a whole (non-streamed) response, and its sidecar file when it is not text."""
+def plain_response(
+    live: httpx.Response, content: bytes, ids: Answer | None = None
+) -> tuple[StoredResponse, dict[str, bytes]]:
+    """The stored form of a whole (non-streamed) response, and its sidecar file when it is not text; with
+    ``ids``, the made-up ids of a JSON answer replaced by stable ones."""
     body, files = plain_body(content, live.headers.get("content-type", ""), live.request.url.path)
-    return _stored(live, False, body), files
+    if ids is not None and body is not None and body["__type__"] not in UNTYPED:
+        body = {**body, "__data__": ids.data(body["__data__"])}
+    return _stored(live, False, body, ids), files
+
+
+def _captured(live: httpx.Response, content: bytes, save: Save) -> httpx.Response:
+    response, files = plain_response(live, content, save.ids)
+    timing = save.timing()
+    if timing is not None:
+        response["timing"] = timing
+    save(response, files)
+    return to_http(response, files=files)
 
 
 def capture(live: httpx.Response, save: Save) -> httpx.Response:
@@ -101,9 +129,7 @@ def capture(live: httpx.Response, save: Save) -> httpx.Response:
         content = live.read()
     finally:
         live.close()
-    response, files = plain_response(live, content)
-    save(response, files)
-    return to_http(response, files=files)
+    return _captured(live, content, save)
 
 
 async def acapture(live: httpx.Response, save: Save) -> httpx.Response:
@@ -112,14 +138,12 @@ async def acapture(live: httpx.Response, save: Save) -> httpx.Response:
         content = await live.aread()
     finally:
         await live.aclose()
-    response, files = plain_response(live, content)
-    save(response, files)
-    return to_http(response, files=files)
+    return _captured(live, content, save)
 
 
 def streamed(live: httpx.Response, tee: SyncTee | AsyncTee) -> httpx.Response:
     """The response the caller gets for a live stream: the headers replay will give, the tee's bytes."""
-    return httpx.Response(live.status_code, headers=keep_headers(live.headers, RESPONSE_HEADERS), stream=tee)
+    return httpx.Response(live.status_code, headers=tee.headers, stream=tee)
 
 
 class StreamRecorder:
@@ -127,7 +151,7 @@ class StreamRecorder:
     the caller."""
 
     def __init__(self, live: httpx.Response, save: Save) -> None:
-        self.response = _stored(live, True, [])
+        self.response = _stored(live, True, [], save.ids)
         self._endpoint = live.request.url.path
         self._framing = framing(live.headers)
         self._decoder, self._take = self._framed(self._framing)
@@ -181,21 +205,29 @@ class StreamRecorder:
     def _save_once(self) -> None:
         if not self.done:
             self.done = True
+            timing = self._save.timing()
+            if timing is not None:
+                self.response["timing"] = timing
             self._save(self.response)
 
-    def _take_line(self, line: str) -> bytes:
-        chunk = typed(line, self._endpoint)
+    def _kept(self, chunk: Chunk) -> Chunk:
+        """A chunk as stored and passed on: its ids made stable, the time it arrived noted."""
+        ids, ms = self._save.ids, self._save.ms()
+        if ids is not None and chunk["__type__"] not in UNTYPED:
+            chunk["__data__"] = ids.data(chunk["__data__"])
+        if ms is not None:
+            chunk["__ms__"] = ms
         self.response["body"].append(chunk)
-        return line_bytes(chunk)
+        return chunk
+
+    def _take_line(self, line: str) -> bytes:
+        return line_bytes(self._kept(typed(line, self._endpoint)))
 
     def _take_message(self, message: tuple[eventstream.Headers, bytes]) -> bytes:
-        chunk = message_chunk(*message, self._endpoint)
-        self.response["body"].append(chunk)
-        return message_bytes(chunk)
+        return message_bytes(self._kept(message_chunk(*message, self._endpoint)))
 
     def _take_element(self, element: str) -> bytes:
-        chunk = typed(element, self._endpoint)
-        self.response["body"].append(chunk)
+        chunk = self._kept(typed(element, self._endpoint))
         return element_piece(len(self.response["body"]) - 1, payload_bytes(chunk))
 
     def _take_event(self, event: Event) -> bytes:
@@ -204,8 +236,7 @@ class StreamRecorder:
             self.response["sse_done"] = True
             self._save_once()
             return encode(event)
-        chunk = typed_chunk(event, self._endpoint)
-        self.response["body"].append(chunk)
+        chunk = self._kept(typed_chunk(event, self._endpoint))
         if event.data == DONE and event.event is None:  # a [DONE] with an id or a retry: kept as a chunk
             self._save_once()
         return chunk_bytes(chunk)
@@ -229,6 +260,7 @@ class SyncTee(httpx.SyncByteStream):
     def __init__(self, live: httpx.Response, save: Save) -> None:
         self._live, self._pieces = live, live.iter_bytes()
         self._recorder = StreamRecorder(live, save)
+        self.headers = self._recorder.response["headers"]
         self._closed = False
 
     def __iter__(self) -> Iterator[bytes]:
@@ -261,6 +293,7 @@ class AsyncTee(httpx.AsyncByteStream):
     def __init__(self, live: httpx.Response, save: Save) -> None:
         self._live, self._pieces = live, live.aiter_bytes()
         self._recorder = StreamRecorder(live, save)
+        self.headers = self._recorder.response["headers"]
         self._loop = _running_loop()  # None under trio: then only the caller's close finishes it
         self._closed = False
 

@@ -15,12 +15,12 @@ from collections import Counter
 from collections.abc import Generator, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from llmtape import intercept_aiohttp, intercept_botocore
-from llmtape.config import Endpoints, Mode, resolve_mode
+from llmtape.config import Endpoints, Mode, parse_speed, resolve_mode, resolve_speed
 from llmtape.context import Options, Run, activated
 from llmtape.errors import ConfigError, shown
 from llmtape.matching import Matching
@@ -28,9 +28,12 @@ from llmtape.secrets import masked
 from llmtape.tape import Call, Outcome, Tape, TapeView, report
 from llmtape.usage import CACHE_KEY, NotRun, Progress, Usage, delete, listening, write
 
+if TYPE_CHECKING:
+    from llmtape.drift import Report
+
 MATCHING_OPTIONS = frozenset({"ignore", "placeholders", "normalizer"})
 MARKER_OPTIONS = (
-    frozenset({"enabled", "dir", "endpoints", "default_endpoints", "scope", "allow_secrets"})
+    frozenset({"enabled", "dir", "endpoints", "default_endpoints", "scope", "allow_secrets", "speed"})
     | MATCHING_OPTIONS
 )
 SCOPES = ("shared", "test")
@@ -51,7 +54,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--llmtape-mode",
         dest="llmtape_mode",
         metavar="MODE",
-        help="llmtape: replay (default), record, rewrite or live. Overrides LLMTAPE_MODE and ini.",
+        help="llmtape: replay (default), record, rewrite, live, or drift (replay, and compare each recording "
+        "with the live API's answer). Overrides LLMTAPE_MODE and ini.",
+    )
+    group.addoption(
+        "--llmtape-speed",
+        dest="llmtape_speed",
+        metavar="FACTOR",
+        help="llmtape: replay at the recorded pace divided by FACTOR: 1 real time, 4 four times faster, "
+        "0 instantly (default). Overrides LLMTAPE_SPEED and ini; a test's marker speed= overrides it.",
+    )
+    group.addoption(
+        "--llmtape-drift-report",
+        dest="llmtape_drift_report",
+        metavar="FILE",
+        help="llmtape: in drift mode, also write the drift report as JSON to FILE.",
+    )
+    group.addoption(
+        "--llmtape-drift-strict",
+        action="store_true",
+        dest="llmtape_drift_strict",
+        help="llmtape: in drift mode, fail the run on textual drift too, not only on structural drift.",
     )
     group.addoption(
         "--llmtape-prune",
@@ -74,6 +97,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("llmtape_mode", "llmtape: default mode when neither option nor LLMTAPE_MODE is set.")
     parser.addini("llmtape_dir", "llmtape: recordings directory, relative to the rootdir.")
+    parser.addini("llmtape_speed", "llmtape: replay speed when neither option nor LLMTAPE_SPEED is set.")
+    parser.addini(
+        "llmtape_drift_threshold",
+        "llmtape: in drift mode, the similarity (0 to 1) of a live answer's text to the recorded one below "
+        "which it counts as textual drift (default 0.9).",
+        default="0.9",
+    )
+    parser.addini(
+        "llmtape_timing",
+        "llmtape: record when an answer and each of its chunks arrived (true, default) or not (false).",
+        type="bool",
+        default=True,
+    )
+    parser.addini(
+        "llmtape_stable_ids",
+        "llmtape: give recorded answers ids and times derived from their key (true, default), or keep "
+        "the provider's own (false).",
+        type="bool",
+        default=True,
+    )
     parser.addini(
         "llmtape_autouse",
         "llmtape: intercept every test (true, default) or only tests marked llmtape (false).",
@@ -122,10 +165,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "llmtape(enabled=True, dir=None, endpoints=(), default_endpoints=True, scope=None, "
-        "allow_secrets=False, ignore=(), placeholders=None, normalizer=None): per-test llmtape options: "
-        "intercept or not, another recordings directory, more endpoint patterns, with or without the "
-        "default ones, 'shared' or 'test' keys, let credential-shaped "
-        "values be recorded, more JSON paths to ignore, {regex: replacement}, a body hook.",
+        "allow_secrets=False, ignore=(), placeholders=None, normalizer=None, speed=None): per-test llmtape "
+        "options: intercept or not, another recordings directory, more endpoint patterns, with or without "
+        "the default ones, 'shared' or 'test' keys, let credential-shaped "
+        "values be recorded, more JSON paths to ignore, {regex: replacement}, a body hook, the replay speed.",
     )
     try:
         plugin = LlmtapePlugin(config)
@@ -146,6 +189,14 @@ class LlmtapePlugin:
             ini=config.getini("llmtape_mode") or None,
         )
         self.directory = self._directory()
+        self.speed = resolve_speed(
+            option=config.getoption("llmtape_speed"),
+            env=os.environ,
+            ini=config.getini("llmtape_speed") or None,
+        )
+        self.timing: bool = config.getini("llmtape_timing")
+        self.drift_threshold = _threshold(config.getini("llmtape_drift_threshold"))
+        self.stable_ids: bool = config.getini("llmtape_stable_ids")
         self.autouse: bool = config.getini("llmtape_autouse")
         self.endpoints = Endpoints(
             config.getini("llmtape_endpoints"), defaults=config.getini("llmtape_default_endpoints")
@@ -182,6 +233,9 @@ class LlmtapePlugin:
             endpoints=self.endpoints,
             enabled=self.autouse,
             matching=self.matching,
+            speed=self.speed,
+            timing=self.timing,
+            stable_ids=self.stable_ids,
             record_fix=self._command(None, "--record"),
             rewrite_fix=self._command(None, "--llmtape-mode=rewrite"),
         )
@@ -199,8 +253,12 @@ class LlmtapePlugin:
             endpoints=_endpoints(self.endpoints, marker),
             enabled=bool(marker.get("enabled", wanted)),
             test_id=item.nodeid if per_test else None,
+            nodeid=item.nodeid,
             allow_secrets=bool(marker.get("allow_secrets", False)),
             matching=_matching(self.matching, marker),
+            speed=_speed(self.speed, marker),
+            timing=self.timing,
+            stable_ids=self.stable_ids,
             record_fix=self._command(item.nodeid, "--record"),
             rewrite_fix=self._command(item.nodeid, "--llmtape-mode=rewrite"),
         )
@@ -322,6 +380,7 @@ class LlmtapePlugin:
             self.run.forget()
         self._tally(self.session_tape.calls, "outside any test")
         self.usage.note(self.run.used | self._blocks_used, self.run.directories)
+        drift = self.run.drift.finish() if self.mode is Mode.DRIFT else None
         self.usage.finish(self.progress)
         root = self.config.rootpath.resolve()
         workeroutput = getattr(session.config, "workeroutput", None)
@@ -331,8 +390,11 @@ class LlmtapePlugin:
                 "counts": counts,
                 "escapes": self.escapes,
                 "usage": self.usage.to_json(root),
+                "drift": drift.to_json() if drift is not None else None,
             }
             return
+        if drift is not None:
+            self._drifted(session, drift)
         self.usage.narrowed += self._narrowed()
         self.usage.passed = exitstatus == 0
         record = self.usage.to_json(root)
@@ -354,6 +416,17 @@ class LlmtapePlugin:
         self.escapes += report.get("escapes", [])
         if "usage" in report:
             self.usage.merge(Usage.from_json(report["usage"], self.config.rootpath.resolve()))
+        if report.get("drift"):
+            self.run.drift.report.merge_json(report["drift"])
+
+    def _drifted(self, session: pytest.Session, report: Report) -> None:
+        """Drift mode, at the end of the whole run: write the report, fail the run on drift."""
+        target = self.config.getoption("llmtape_drift_report")
+        if target:
+            report.write(Path(self.config.invocation_params.dir, target))
+        strict = self.config.getoption("llmtape_drift_strict")
+        if report.structural() or (strict and report.textual(self.drift_threshold)):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _narrowed(self) -> list[str]:
         """Why this run's collection was narrower than the whole suite, if it was."""
@@ -398,6 +471,10 @@ class LlmtapePlugin:
         self._counts_summary(terminalreporter)
         if not hasattr(self.config, "workeroutput"):
             self._unused_summary(terminalreporter)
+            if self.mode is Mode.DRIFT:
+                verbose = self.config.get_verbosity() > 0
+                for line in self.run.drift.report.lines(self.drift_threshold, verbose):
+                    terminalreporter.write_line(line)
 
     def _unused_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """The unused recordings, or why they cannot be told; pruning is suggested only when they can."""
@@ -470,6 +547,26 @@ def _endpoints(project: Endpoints, options: dict[str, Any]) -> Endpoints:
     return project.extended(
         options.get("endpoints", ()), defaults=None if defaults is None else bool(defaults)
     )
+
+
+def _threshold(value: str) -> float:
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = -1.0
+    if not 0 <= threshold <= 1:
+        raise ConfigError(
+            f"llmtape: the ini option llmtape_drift_threshold is {value!r}; use a similarity from 0 to 1, "
+            "like 0.9"
+        )
+    return threshold
+
+
+def _speed(project: float, options: dict[str, Any]) -> float:
+    """A marker's ``speed=`` wins over the run's: the test asserting on timing knows the pace it needs."""
+    if options.get("speed") is None:
+        return project
+    return parse_speed(options["speed"], source="the marker option speed")
 
 
 def _scope(value: str, source: str) -> str:

@@ -12,6 +12,7 @@ from llmtape.errors import shown
 from llmtape.format import sidecar
 from llmtape.format.chunks import body_bytes, stream_bytes
 from llmtape.format.recording import Incomplete, StoredResponse
+from llmtape.timing import Pace
 
 # Statuses and headers of the answers llmtape gives in place of a live API.
 MISSING_STATUS = 404
@@ -20,19 +21,36 @@ NO_RETRY = {"x-should-retry": "false"}
 
 
 class PiecesStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body served piece by piece, to sync and async clients alike; a recorded stream that
-    broke off midway breaks off again after its last piece."""
+    """A response body served piece by piece, to sync and async clients alike, each piece after its
+    recorded gap when replay is paced; a recorded stream that broke off midway breaks off again after its
+    last piece."""
 
-    def __init__(self, pieces: list[bytes], failure: str | None = None) -> None:
+    def __init__(self, pieces: list[bytes], failure: str | None = None, pace: Pace | None = None) -> None:
         self._pieces = pieces
         self._failure = failure
+        self._pace = pace
+        self._gaps: list[float] = []
+
+    def paced(self, response: StoredResponse) -> PiecesStream:
+        if self._pace is not None:
+            self._gaps = self._pace.gaps(response, len(self._pieces))
+        return self
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._pieces
+        if not self._gaps:
+            yield from self._pieces
+        else:
+            assert self._pace is not None
+            for piece, gap in zip(self._pieces, self._gaps, strict=True):
+                self._pace.wait(gap)
+                yield piece
         self._fail()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for piece in self._pieces:
+        gaps = self._gaps or [0.0] * len(self._pieces)
+        for piece, gap in zip(self._pieces, gaps, strict=True):
+            if gap and self._pace is not None:
+                await self._pace.await_(gap)
             yield piece
         self._fail()
 
@@ -42,13 +60,17 @@ class PiecesStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 
 def to_http(
-    response: StoredResponse, source: Path | str = "", files: Mapping[str, bytes] | None = None
+    response: StoredResponse,
+    source: Path | str = "",
+    files: Mapping[str, bytes] | None = None,
+    pace: Pace | None = None,
 ) -> httpx.Response:
     """The HTTP response for a stored ``response`` object (from the file ``source``, whose sidecars are
-    read and checked, unless their bytes are given in ``files``)."""
+    read and checked, unless their bytes are given in ``files``); a stream's pieces come at ``pace``."""
     status, headers = response["status"], response["headers"]
     if response["is_streaming"]:
-        stream = PiecesStream(stream_bytes(response), _failure(response.get("incomplete"), source))
+        failure = _failure(response.get("incomplete"), source)
+        stream = PiecesStream(stream_bytes(response), failure, pace).paced(response)
         return httpx.Response(status, headers=headers, stream=stream)
     load = files.__getitem__ if files is not None else partial(sidecar.load, source)
     return httpx.Response(status, headers=headers, content=body_bytes(response, load))

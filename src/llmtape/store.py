@@ -17,6 +17,7 @@ from llmtape.errors import RecordingError, shown
 from llmtape.format import sidecar
 from llmtape.format.recording import Recording, dumps, parse
 from llmtape.locks import KeyLock
+from llmtape.timing import untimed
 
 # A miss looks for the closest recording; in a huge directory it stops looking after this.
 CLOSEST_SEARCH_SECONDS = 2.0
@@ -54,11 +55,16 @@ class Store:
     def save(self, name: str, recording: Recording, files: Mapping[str, bytes] | None = None) -> Path:
         """Write a recording atomically, after the sidecar ``files`` it names: readers see the old file or
         the new one, never half, and never one without its sidecars. When the system refuses the write
-        (a full disk, a read-only directory), :class:`RecordingError` says so."""
+        (a full disk, a read-only directory), :class:`RecordingError` says so. A recording that differs
+        from the file already there only in its timing leaves that file as it is: a re-recording changes
+        only what the answer said."""
         path, content = self.path(name), dumps(recording)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             sidecar.save(self.directory, files or {})
+            if self._same_but_timing(name, recording):
+                self.mark_checked(name)
+                return path
             fd, temp = tempfile.mkstemp(dir=self.directory, prefix=f".{name[:16]}.", suffix=TEMP_SUFFIX)
         except OSError as error:
             raise not_written(path, error) from None
@@ -76,6 +82,13 @@ class Store:
             raise
         self.mark_checked(name)
         return path
+
+    def _same_but_timing(self, name: str, recording: Recording) -> bool:
+        try:
+            existing = self.load(name)
+        except (RecordingError, OSError):
+            return False
+        return existing is not None and untimed(existing) == untimed(recording)
 
     def leftovers(self) -> list[Path]:
         """The temporary files that no writer holds: what writes cut off by a kill or a crash left behind."""

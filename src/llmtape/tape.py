@@ -14,13 +14,14 @@ from typing import Any, Protocol
 
 import httpx
 
-from llmtape.config import Endpoints, Mode, resolve_mode
+from llmtape.config import Endpoints, Mode, resolve_mode, resolve_speed
 from llmtape.context import Occurrences, Options, Run, activated
 from llmtape.errors import LlmtapeError, MissingRecording, RecordingError, shown
 from llmtape.format.recording import scrub_url
 from llmtape.incoming import Incoming, key_of
 from llmtape.keys import file_name
 from llmtape.secrets import environment_secrets, masked, redact
+from llmtape.stable_ids import Ids
 from llmtape.store import Store
 from llmtape.usage import noted
 
@@ -68,6 +69,8 @@ class Tape:
         self._occurrences = Occurrences()
         self._open: list[OpenRecording] = []
         self._mutex = threading.Lock()
+        # The stable ids this test's recorded answers were given, and the real ones they stand for.
+        self.ids = Ids() if options.stable_ids else None
 
     def receive(self, request: httpx.Request) -> Incoming:
         """The request as llmtape stores and keys it, counted among this test's requests."""
@@ -187,7 +190,7 @@ class Tape:
 
 
 class TapeView:
-    """A test's view of its tape: the ``calls`` so far, their ``counts()``, and the ``mode``."""
+    """A test's view of its tape: the ``calls`` so far, their ``counts()``, the ``mode`` and ``speed``."""
 
     def __init__(self, tape: Tape) -> None:
         self._tape = tape
@@ -200,6 +203,11 @@ class TapeView:
     @property
     def mode(self) -> Mode:
         return self._tape.options.mode
+
+    @property
+    def speed(self) -> float:
+        """The replay speed: 0 instant, 1 the recorded pace, 4 four times faster."""
+        return self._tape.options.speed
 
     def counts(self) -> dict[Outcome, int]:
         """How many calls had each outcome."""
@@ -218,17 +226,29 @@ def tape(
     endpoints: Endpoints | None = None,
     strict: bool = True,
     test_id: str | None = None,
+    speed: float | None = None,
+    timing: bool = True,
+    stable_ids: bool = True,
 ) -> Iterator[TapeView]:
     """Record and replay LLM calls outside pytest.
 
     ``mode`` defaults to the ``LLMTAPE_MODE`` environment variable, else replay. With
     ``strict``, leaving the block raises :class:`MissingRecording` if any call missed.
-    ``test_id`` selects the per-test scope: the id becomes part of every key.
+    ``test_id`` selects the per-test scope: the id becomes part of every key. ``speed`` paces replays
+    (``LLMTAPE_SPEED`` by default: 0, instant); ``timing`` false records no timing; ``stable_ids`` false
+    keeps the providers' own ids.
     """
     chosen = None if mode is None else str(mode)
     resolved = resolve_mode(option=chosen, record_flag=False, env=os.environ, ini=None)
+    pace = resolve_speed(option=None if speed is None else str(speed), env=os.environ, ini=None)
     options = Options(
-        mode=resolved, directory=Path(directory), endpoints=endpoints or Endpoints(), test_id=test_id
+        mode=resolved,
+        directory=Path(directory),
+        endpoints=endpoints or Endpoints(),
+        test_id=test_id,
+        speed=pace,
+        timing=timing,
+        stable_ids=stable_ids,
     )
     current = Tape(options)
     with activated(current):

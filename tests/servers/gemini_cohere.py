@@ -37,6 +37,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.servers import wire
 from tests.servers.wire import sse, words
 
 GEMINI_ROUTE = re.compile(
@@ -86,7 +87,10 @@ def _send_pieces(handler: BaseHTTPRequestHandler, content_type: str, pieces: lis
     handler.send_header("content-type", content_type)
     handler.send_header("transfer-encoding", "chunked")
     handler.end_headers()
+    pause = getattr(handler, "pause", None)  # the x-test-delay-ms hook of openai_server's handler
     for piece in [*pieces, b""]:
+        if piece and pause is not None:
+            pause()
         handler.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
         handler.wfile.flush()
 
@@ -186,9 +190,9 @@ def gemini_reply(body: dict[str, Any]) -> dict[str, Any]:
             or declaration.get("parameters_json_schema")
             or {}
         )
-        args = {name: said for name in list(schema.get("properties", {}))[:1]}
+        args = wire.argued({name: said for name in list(schema.get("properties", {}))[:1]})
         return {"functionCall": {"name": declaration["name"], "args": args}}
-    return {"text": f"You said: {said}. This conversation has {len(contents)} turns."}
+    return {"text": wire.worded(f"You said: {said}. This conversation has {len(contents)} turns.")}
 
 
 def _answer(part: dict[str, Any]) -> bool:

@@ -11,13 +11,15 @@ Test hooks, by request header: ``x-test-status: N`` answers with that error stat
 compresses a whole answer; ``x-test-size: N`` makes a whole chat answer N characters long;
 ``x-test-fail-first: N`` answers the first request with a given body with status N (and
 ``retry-after: 0``), later ones normally; ``x-test-hold`` pauses a stream (see Handler);
+``x-test-delay-ms: H,G`` waits H ms before answering and G ms before each piece of a stream;
 ``x-test-raw: BASE64`` answers with exactly those bytes, typed ``x-test-raw-type`` (a stream type is
 sent in pieces of 3 bytes). A request body compressed with gzip, deflate or br (``content-encoding``)
 is decoded first.
 A POST to ``/moved/<path>`` is redirected (307) to ``/<path>``.
 Gemini (Google AI, Vertex AI) and Cohere routes are served by ``tests/servers/gemini_cohere.py``.
 
-    python -m tests.servers.openai_server [--port N] [--tls CERT KEY]   # prints "PORT <n>" once listening
+    python -m tests.servers.openai_server [--port N] [--tls CERT KEY] [--variant text|tools]
+    # prints "PORT <n>" once listening; --variant: answers reworded, or tool calls with another argument
 """
 
 from __future__ import annotations
@@ -48,10 +50,10 @@ def reply_text(body: dict[str, Any]) -> str:
     """The assistant's answer: it quotes the last user message and counts the conversation."""
     messages = body.get("messages", [])
     if messages and messages[-1].get("role") == "tool":
-        return f"According to the search, {_text(messages[-1])[:60]} <|{_cite(messages[-1])}|>"
+        return wire.worded(f"According to the search, {_text(messages[-1])[:60]} <|{_cite(messages[-1])}|>")
     users = [m for m in messages if m.get("role") == "user"]
     last = _text(users[-1]) if users else ""
-    return f"You said: {last}. This conversation has {len(messages)} messages."
+    return wire.worded(f"You said: {last}. This conversation has {len(messages)} messages.")
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -73,7 +75,7 @@ def wants_tool(body: dict[str, Any]) -> bool:
 
 
 def tool_arguments(body: dict[str, Any]) -> str:
-    return json.dumps({"query": _text(body["messages"][-1])})
+    return json.dumps(wire.argued({"query": _text(body["messages"][-1])}))
 
 
 def _base(call_id: str, created: int, kind: str) -> dict[str, Any]:
@@ -195,6 +197,18 @@ class Handler(BaseHTTPRequestHandler):
     @property
     def route(self) -> str:
         return urlsplit(self.path).path
+
+    def pause(self, first: bool = False) -> None:
+        """With the request header ``x-test-delay-ms: H,G``: wait H ms before the status line, G ms before
+        each piece of a stream, as a model thinks and then streams."""
+        delays = self.headers.get("x-test-delay-ms") if self.headers else None
+        if delays:
+            before, _, between = delays.partition(",")
+            time.sleep(int(before if first else between or 0) / 1000)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.pause(first=True)
+        super().send_response(code, message)
 
     def do_GET(self) -> None:
         if self.route == "/stats":
@@ -380,6 +394,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _write_chunk(self, data: bytes) -> None:
+        if data:
+            self.pause()
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
@@ -388,7 +404,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve HTTPS with this certificate")
+    parser.add_argument("--variant", default="", choices=["", "text", "tools"], help="answers that drifted")
     args = parser.parse_args()
+    wire.VARIANT = args.variant
     ThreadingHTTPServer.request_queue_size = 1024  # bursts of hundreds of concurrent streams
     ThreadingHTTPServer.daemon_threads = True
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

@@ -15,11 +15,12 @@ tests. It keeps what it is sent in memory and answers as the ``openai`` SDK expe
   its first GET and ``completed`` from the second, when the thread gets the assistant's message.
 
 Polled objects (vector store files and batches, runs) carry ``openai-poll-after-ms: 5``. Ids are counters
-(``file-0001``, ``vs_0001``, ...) and timestamps fixed, so a second recording gives the same bytes. Every
+(``file-0001``, ``vs_0001``, ...) and timestamps fixed, so a second recording gives the same bytes; with
+``--random-ids`` they are random, as OpenAI's are. Every
 API call needs ``Authorization: Bearer ...`` (else 401); an unknown path or id is a 404, both in OpenAI's
 error shape. ``GET /stats`` tells how many API calls were answered.
 
-    python -m tests.servers.openai_stateful [--port N]   # prints "PORT <n>" once listening
+    python -m tests.servers.openai_stateful [--port N] [--random-ids]   # prints "PORT <n>" once listening
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import re
 import struct
 import sys
 import threading
+import uuid
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 CREATED_AT = 1_700_000_000
+RANDOM_IDS = False  # --random-ids
 POLL_AFTER = {"openai-poll-after-ms": "5"}
 STOPWORDS = frozenset({"a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it"})
 STOPWORDS |= {"of", "on", "or", "the", "to", "was", "what", "which", "with"}
@@ -261,6 +264,8 @@ class State:
         self.steps: dict[str, list[Json]] = {}
 
     def new_id(self, prefix: str) -> str:
+        if RANDOM_IDS:  # as OpenAI's own: random, other on every run
+            return f"{prefix}{uuid.uuid4().hex[:24]}"
         self.counters[prefix] = self.counters.get(prefix, 0) + 1
         return f"{prefix}{self.counters[prefix]:04d}"
 
@@ -1130,7 +1135,10 @@ class Stand(BaseHTTPRequestHandler):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--random-ids", action="store_true", help="random ids, as OpenAI's, not counters")
     args = parser.parse_args()
+    global RANDOM_IDS
+    RANDOM_IDS = args.random_ids
     ThreadingHTTPServer.daemon_threads = True
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Stand)
     print(f"PORT {server.server_address[1]}", flush=True)

@@ -11,6 +11,20 @@ from typing import Any
 
 MODEL = "served-model"
 
+# How the answers differ from the usual ones (the servers' ``--variant``), as a live model's do after an
+# upgrade: "" not at all; "text": other wording; "tools": a tool call's arguments gain a key.
+VARIANT = ""
+
+
+def worded(text: str) -> str:
+    """The answer's text, reworded in the "text" variant."""
+    return f"Put another way, and at more length than before: {text}" if VARIANT == "text" else text
+
+
+def argued(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A tool call's arguments, with one more key in the "tools" variant."""
+    return {**arguments, "unit": "metric"} if VARIANT == "tools" else arguments
+
 
 def _fresh(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:24]}"
@@ -60,11 +74,12 @@ def anthropic_reply(body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
     messages = body.get("messages", [])
     result = _anthropic_tool_result(messages[-1]) if messages else None
     if result is not None:
-        return f"The tool said: {result}", None
+        return worded(f"The tool said: {result}"), None
     if tools and messages and messages[-1].get("role") == "user":
         properties = (tools[0].get("input_schema") or {}).get("properties") or {"location": {}}
-        return "", {"name": tools[0]["name"], "input": {next(iter(properties)): _last_user_text(messages)}}
-    return f"Echo: {_last_user_text(messages)}", None
+        arguments = argued({next(iter(properties)): _last_user_text(messages)})
+        return "", {"name": tools[0]["name"], "input": arguments}
+    return worded(f"Echo: {_last_user_text(messages)}"), None
 
 
 def anthropic_message(body: dict[str, Any]) -> dict[str, Any]:
@@ -326,7 +341,7 @@ def _stats() -> dict[str, Any]:
 
 def ollama_chat(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The NDJSON lines of /api/chat; one line when not streamed."""
-    text = f"Echo: {_last_user_text(body.get('messages', []))}"
+    text = worded(f"Echo: {_last_user_text(body.get('messages', []))}")
     final = {
         **_ollama_base(body),
         "message": {"role": "assistant", "content": ""},

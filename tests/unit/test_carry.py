@@ -69,7 +69,7 @@ def stored(directory: Path) -> list[dict[str, object]]:
 def test_a_plain_answer_is_sent_once_stored_and_its_lock_released(tmp_path: Path) -> None:
     tape, req, sent = new_tape(tmp_path), request(), []
 
-    def send() -> httpx.Response:
+    def send(live: httpx.Request) -> httpx.Response:
         sent.append(1)
         return httpx.Response(200, json={"object": "chat.completion", "id": "x"}, request=req)
 
@@ -85,7 +85,7 @@ def test_a_plain_answer_is_sent_once_stored_and_its_lock_released(tmp_path: Path
 def test_a_failing_live_call_releases_the_lock_and_stores_nothing(tmp_path: Path) -> None:
     tape, req = new_tape(tmp_path), request()
 
-    def send() -> httpx.Response:
+    def send(live: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused")
 
     with pytest.raises(httpx.ConnectError):
@@ -97,7 +97,7 @@ def test_a_failing_live_call_releases_the_lock_and_stores_nothing(tmp_path: Path
 
 def test_a_stream_closed_early_is_read_to_its_end_and_stored_whole(tmp_path: Path) -> None:
     tape, req, upstream = new_tape(tmp_path), request(), Upstream(EVENTS)
-    answer = handle(tape, req, lambda: upstream_response(req, upstream))
+    answer = handle(tape, req, lambda _: upstream_response(req, upstream))
     assert answer is not None
     first = next(answer.iter_raw())  # the caller reads one event, then lets go
     answer.close()
@@ -112,7 +112,7 @@ def test_a_stream_closed_early_is_read_to_its_end_and_stored_whole(tmp_path: Pat
 
 def test_a_stream_never_closed_is_finished_when_the_test_ends(tmp_path: Path) -> None:
     tape, req, upstream = new_tape(tmp_path), request(), Upstream(EVENTS)
-    answer = handle(tape, req, lambda: upstream_response(req, upstream))
+    answer = handle(tape, req, lambda _: upstream_response(req, upstream))
     assert answer is not None
     pieces = answer.iter_raw()
     next(pieces), next(pieces)  # read two events, never close
@@ -125,7 +125,7 @@ def test_a_stream_never_closed_is_finished_when_the_test_ends(tmp_path: Path) ->
 
 def test_a_stream_that_breaks_is_kept_as_far_as_it_came_and_releases_its_lock(tmp_path: Path) -> None:
     tape, req, upstream = new_tape(tmp_path), request(), Upstream(EVENTS, break_after=2)
-    answer = handle(tape, req, lambda: upstream_response(req, upstream))
+    answer = handle(tape, req, lambda _: upstream_response(req, upstream))
     assert answer is not None
     with pytest.raises(httpx.RemoteProtocolError):
         answer.read()
@@ -138,7 +138,7 @@ def test_a_stream_that_breaks_is_kept_as_far_as_it_came_and_releases_its_lock(tm
 def test_an_async_stream_left_unread_is_finished_when_its_loop_shuts_down(tmp_path: Path) -> None:
     tape, req, upstream = new_tape(tmp_path), request(), Upstream(EVENTS)
 
-    async def send() -> httpx.Response:
+    async def send(live: httpx.Request) -> httpx.Response:
         return upstream_response(req, upstream)
 
     async def main() -> None:
@@ -162,7 +162,7 @@ def test_a_lock_held_too_long_fails_the_call_without_sending_it(
     holder.acquire()
     tape = new_tape(tmp_path)
 
-    def send() -> httpx.Response:
+    def send(live: httpx.Request) -> httpx.Response:
         raise AssertionError("sent without the lock")
 
     answer = handle(tape, req, send)
@@ -178,7 +178,7 @@ def test_rewrite_mode_replaces_a_damaged_recording(tmp_path: Path) -> None:
     damaged = tmp_path / f"{tape.receive(req).key}.json"
     damaged.write_text('{"request": ')
     tape = new_tape(tmp_path, Mode.REWRITE)
-    answer = handle(tape, req, lambda: httpx.Response(200, json={"object": "chat.completion"}, request=req))
+    answer = handle(tape, req, lambda _: httpx.Response(200, json={"object": "chat.completion"}, request=req))
     assert answer is not None
     assert answer.status_code == 200
     assert json.loads(damaged.read_text())["response"]["status"] == 200
@@ -193,7 +193,7 @@ def test_a_stream_cancelled_while_its_rest_is_read_lets_its_lock_go(tmp_path: Pa
             yield self.pieces[0]
             raise KeyboardInterrupt  # a BaseException arriving mid-read
 
-    answer = handle(tape, req, lambda: upstream_response(req, Cancelled(EVENTS)))
+    answer = handle(tape, req, lambda _: upstream_response(req, Cancelled(EVENTS)))
     assert answer is not None
     next(answer.iter_raw())
     with pytest.raises(KeyboardInterrupt):
@@ -206,4 +206,4 @@ def test_a_stream_cancelled_while_its_rest_is_read_lets_its_lock_go(tmp_path: Pa
 def test_live_mode_sends_a_request_it_cannot_key_as_it_is(tmp_path: Path) -> None:
     tape = new_tape(tmp_path, Mode.LIVE)
     upload = httpx.Request("POST", URL, content=b"not json")
-    assert handle(tape, upload, lambda: pytest.fail("live mode sends it itself")) is None
+    assert handle(tape, upload, lambda _: pytest.fail("live mode sends it itself")) is None

@@ -175,7 +175,9 @@ def live_response(
 
 
 class Saved:
-    """Where a recorder puts what it stores."""
+    """Where a recorder puts what it stores (no stable ids, no timing)."""
+
+    ids = None
 
     def __init__(self) -> None:
         self.responses: list[StoredResponse] = []
@@ -186,6 +188,12 @@ class Saved:
 
     def abandon(self, reason: str) -> None:
         self.abandoned.append(reason)
+
+    def ms(self) -> None:
+        return None
+
+    def timing(self) -> None:
+        return None
 
 
 def test_only_a_stream_request_answered_with_json_is_recorded_as_an_array() -> None:

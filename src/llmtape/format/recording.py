@@ -4,7 +4,7 @@ A recording is one JSON object::
 
     {"test_id":  "...",                        (only in the per-test scope)
      "request":  {"method", "url", "endpoint", "headers", "body", "model"},
-     "response": {"status", "headers", "is_streaming", "body", "sse_done", "incomplete"},
+     "response": {"status", "headers", "is_streaming", "body", "sse_done", "incomplete", "timing"},
      "llmtape":  {"format": 1, "matching": {...}}}
 
 A streamed body is a list of typed chunks ``{"__type__": ..., "__data__": ...}`` (plus the
@@ -17,6 +17,9 @@ stored beside the recording (its ``__data__`` names the sidecar, see ``sidecar``
 chunk (Bedrock) also has ``"__headers__"`` and ``"__decoded__"`` (see ``chunks``). A request body is the
 JSON sent, or for a body that is not JSON a typed object (``multipart``, ``text``, ``file``, see
 ``multipart``).
+
+Timing (see ``timing``) is optional: ``response.timing`` is ``{"headers_ms", "done_ms"}`` and a chunk's
+``"__ms__"`` the milliseconds after the request was sent at which it arrived.
 
 :func:`parse` is the only reader: replay, ``verify``, ``list``, ``show``, ``diff`` and the
 importers all go through it, so a file is valid for one exactly when it is valid for all.
@@ -72,6 +75,7 @@ Chunk = TypedDict(
         "__retry__": NotRequired[str],
         "__headers__": NotRequired[dict[str, Any]],
         "__decoded__": NotRequired[str],
+        "__ms__": NotRequired[int],
     },
 )
 SSE_FIELDS = ("__event__", "__id__", "__retry__")
@@ -91,6 +95,11 @@ class Incomplete(TypedDict):
     message: str
 
 
+class Timing(TypedDict):
+    headers_ms: int  # milliseconds from sending the request to its status and headers
+    done_ms: int  # ... to the end of its body
+
+
 class StoredResponse(TypedDict):
     status: int
     headers: dict[str, str]
@@ -98,6 +107,7 @@ class StoredResponse(TypedDict):
     body: Any  # list[Chunk] when streaming, else Chunk | None
     sse_done: NotRequired[bool]
     incomplete: NotRequired[Incomplete]
+    timing: NotRequired[Timing]
 
 
 class MatchingSettings(TypedDict):
@@ -300,6 +310,11 @@ def _response_problems(response: Any) -> list[str]:
     incomplete = response.get("incomplete")
     if incomplete is not None and not isinstance(incomplete, dict):
         problems.append("has a response.incomplete that is not an object")
+    timing = response.get("timing")
+    if timing is not None and not (
+        isinstance(timing, dict) and all(_is_ms(timing.get(name)) for name in ("headers_ms", "done_ms"))
+    ):
+        problems.append("has a response.timing that is not {headers_ms, done_ms} of whole milliseconds")
     body = response.get("body")
     if response["is_streaming"]:
         if not isinstance(body, list):
@@ -328,12 +343,15 @@ def _plainly_typed(chunks: list[Any]) -> bool:
         fields = {
             t for name in SSE_FIELDS for t in map(type, map(dict.get, chunks, repeat(name), repeat("")))
         }
+        times = set(map(type, map(dict.get, chunks, repeat("__ms__"), repeat(0))))
     except (TypeError, KeyError):
         return False
     plain = kinds <= KNOWN_TYPES and not kinds & _CHECKED_ONE_BY_ONE
     return (
         plain
         and fields <= {str}
+        and times <= {int}
+        and min(map(dict.get, chunks, repeat("__ms__"), repeat(0)), default=0) >= 0
         and all(map(contains, chunks, repeat("__data__")))
         and not any(map(contains, chunks, repeat("__headers__")))
         and not any(map(contains, chunks, repeat("__decoded__")))
@@ -357,6 +375,8 @@ def _chunk_problems(chunk: Any, where: str) -> list[str]:
     if chunk["__type__"] == FILE_TYPE and (where or not sidecar.is_name(chunk["__data__"])):
         what = "a stream chunk" if where else "a body whose __data__ is not a sidecar name"
         return [f"has {place} of type file in {what} (files/<sha256>.<ext>)"]
+    if "__ms__" in chunk and not _is_ms(chunk["__ms__"]):
+        return [f"has {place} whose __ms__ is not a whole number of milliseconds"]
     headers = chunk.get("__headers__")
     if headers is not None and not (
         isinstance(headers, dict)
@@ -368,6 +388,10 @@ def _chunk_problems(chunk: Any, where: str) -> list[str]:
     ):
         return [f"has {place} whose __decoded__ is not 'bytes' of an object's data"]
     return []
+
+
+def _is_ms(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _is_latin1(data: Any) -> bool:
