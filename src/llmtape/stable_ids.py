@@ -36,6 +36,8 @@ call id, ``previous_response_id``, a file id in a URL), the live request carries
   So a stream's chunks repeating one ``created`` share one stand-in, while ``created_at`` and
   ``completed_at`` differ whether or not the real call took less than a second. null, 0 and other
   numbers stay.
+- **Padding.** The ``obfuscation`` field of OpenAI's Responses stream events, random text of a random
+  length that pads each event against side channels and that no client reads, is dropped.
 - **Headers.** ``x-request-id``, ``request-id``, ``x-amzn-requestid``, ``x-amz-request-id``,
   ``apim-request-id``, ``cf-ray`` and ``x-debug-trace-id`` get a stand-in of the same shape derived from
   ``f"{key}:{header name}"`` (the body's own id when the header repeats it); known ids in any header
@@ -53,6 +55,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
+PADDING = "obfuscation"
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _UUID_ID = re.compile(rf"(?P<prefix>(?:[A-Za-z0-9_.:/-]*[-_.:/])?)(?P<body>{_UUID})")
 _WORDS_ID = re.compile(
@@ -166,7 +169,10 @@ class Answer:
         the objects given."""
         with self._ids._lock:
             self._discover(value)
-            return self._rebuilt(value, ())
+            rebuilt = self._rebuilt(value, ())
+        if isinstance(rebuilt, dict) and isinstance(rebuilt.get(PADDING), str):
+            return {key: item for key, item in rebuilt.items() if key != PADDING}
+        return rebuilt
 
     def headers(self, headers: dict[str, str]) -> dict[str, str]:
         """The headers with request ids replaced and known ids inside any value replaced; best called after

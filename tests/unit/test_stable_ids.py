@@ -565,3 +565,11 @@ def test_a_model_lists_entries_stay_as_they_are() -> None:
     entries = [entry["__data__"] for entry in listed["response"]["body"]]
     answer = Ids().answer("models")
     assert all(answer.data(entry) is entry for entry in entries)
+
+
+def test_the_random_padding_of_responses_stream_events_is_dropped() -> None:
+    # OpenAI pads Responses stream events with random text of a random length (documented shape)
+    event = {"type": "response.output_text.delta", "delta": "Hel", "obfuscation": "q8Zk2", "item_id": "msg_1"}
+    answer = Ids().answer("key:1")
+    assert answer.data(event) == {"type": "response.output_text.delta", "delta": "Hel", "item_id": "msg_1"}
+    assert "obfuscation" in event  # the caller's object is left as it was
