@@ -58,6 +58,16 @@ def test_a_recording_llmtape_writes_parses_back_unchanged() -> None:
         (lambda d: d.pop("llmtape"), "has no valid llmtape.format (found None; expected 1)"),
         (lambda d: d["llmtape"].update(format="1"), "has no valid llmtape.format (found '1'; expected 1)"),
         (lambda d: d.update(test_id=5), "has a test_id that is not a string"),
+        (lambda d: d["response"]["body"][1].update(__ms__="12"), "whose __ms__ is not a whole number of"),
+        (lambda d: d["response"]["body"][0].update(__ms__=-1), "whose __ms__ is not a whole number of"),
+        (lambda d: d["response"]["body"][0].update(__ms__=1.5), "whose __ms__ is not a whole number of"),
+        (lambda d: d["response"]["body"][0].update(__ms__=True), "whose __ms__ is not a whole number of"),
+        (lambda d: d["response"].update(timing={"headers_ms": 3}), "has a response.timing that is not"),
+        (lambda d: d["response"].update(timing=[3, 4]), "has a response.timing that is not"),
+        (
+            lambda d: d["response"].update(timing={"headers_ms": 3, "done_ms": "4"}),
+            "has a response.timing that is not {headers_ms, done_ms} of whole milliseconds",
+        ),
     ],
 )
 def test_an_ill_typed_recording_is_refused_with_the_file_and_the_place(change: Any, problem: str) -> None:
@@ -68,6 +78,15 @@ def test_an_ill_typed_recording_is_refused_with_the_file_and_the_place(change: A
     assert problem in message
     assert "record it again" in message
     assert message.endswith("\n  file: recordings/abc.json")
+
+
+def test_timing_is_an_optional_part_of_format_1() -> None:
+    timed: Any = copy.deepcopy(STREAMED)
+    timed["response"]["timing"] = {"headers_ms": 120, "done_ms": 950}
+    for at, chunk in zip((400, 0), timed["response"]["body"], strict=True):
+        chunk["__ms__"] = at
+    assert parse(dumps(timed), "r.json") == timed
+    assert timed["llmtape"] == {"format": 1}
 
 
 def test_a_file_of_a_newer_format_asks_for_a_newer_llmtape() -> None:

@@ -343,15 +343,15 @@ def _plainly_typed(chunks: list[Any]) -> bool:
         fields = {
             t for name in SSE_FIELDS for t in map(type, map(dict.get, chunks, repeat(name), repeat("")))
         }
-        times = set(map(type, map(dict.get, chunks, repeat("__ms__"), repeat(0))))
+        times = set(map(type, map(dict.get, chunks, repeat("__ms__"))))
     except (TypeError, KeyError):
         return False
     plain = kinds <= KNOWN_TYPES and not kinds & _CHECKED_ONE_BY_ONE
     return (
         plain
         and fields <= {str}
-        and times <= {int}
-        and min(map(dict.get, chunks, repeat("__ms__"), repeat(0)), default=0) >= 0
+        and times <= _TIME_TYPES
+        and (int not in times or min(filter(None, map(dict.get, chunks, repeat("__ms__"))), default=0) >= 0)
         and all(map(contains, chunks, repeat("__data__")))
         and not any(map(contains, chunks, repeat("__headers__")))
         and not any(map(contains, chunks, repeat("__decoded__")))
@@ -359,6 +359,7 @@ def _plainly_typed(chunks: list[Any]) -> bool:
 
 
 _CHECKED_ONE_BY_ONE = frozenset({BYTES_TYPE, FILE_TYPE})
+_TIME_TYPES = frozenset({int, type(None)})  # a chunk's __ms__, or none
 
 
 def _chunk_problems(chunk: Any, where: str) -> list[str]:
