@@ -19,6 +19,7 @@ from llmtape.decide import Decision, Drop, Fail, Forward, Miss, Record, Replay, 
 from llmtape.errors import LlmtapeError, LockTimeout, RecordingError, SecretFound, SecretInFile, shown
 from llmtape.format.recording import StoredResponse, Timing, new_recording, new_request
 from llmtape.incoming import Incoming
+from llmtape.ledger import tokens_of
 from llmtape.live import AsyncTee, SyncTee, acapture, capture, is_stream, streamed
 from llmtape.locks import KeyLock
 from llmtape.replay import FAILED_STATUS, MISSING_STATUS, error_response, to_http
@@ -145,7 +146,7 @@ def _answer(
         except RecordingError as error:  # a sidecar file that is missing or altered
             return _answer(tape, request, incoming, Fail(error))
         tape.run.replayed(decision.path)
-        tape.log(incoming, Outcome.REPLAYED)
+        tape.log(incoming, Outcome.REPLAYED, usage=tokens_of(decision.recording))
         if decision.compare:
             tape.run.drift.check(request, decision.recording, decision.path, tape.options.nodeid)
         return answer, paced
@@ -245,7 +246,7 @@ class Saver:
                 tape.fail(error, incoming=incoming)
                 return
             tape.run.saved(path)
-            tape.log(incoming, Outcome.RECORDED)
+            tape.log(incoming, Outcome.RECORDED, usage=tokens_of(recording))
         finally:
             self._done()
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from llmtape.config import Endpoints, Mode
 from llmtape.matching import Matching
+from llmtape.prices import Prices
 from llmtape.store import Store
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class Options:
     allow_secrets: bool = False
     matching: Matching = field(default_factory=Matching)
     nodeid: str = ""  # the test's pytest node id, for reports
+    prices: Prices | None = None  # the project's price table (None: the shipped one)
     speed: float = 0.0  # replay pace: 0 instant, 1 as recorded, F times faster (timing.py)
     timing: bool = True  # record when the answer and each chunk arrived
     stable_ids: bool = True  # recorded answers get ids derived from their key (stable_ids.py)

@@ -23,9 +23,11 @@ from llmtape import intercept_aiohttp, intercept_botocore
 from llmtape.config import Endpoints, Mode, parse_speed, resolve_mode, resolve_speed
 from llmtape.context import Options, Run, activated
 from llmtape.errors import ConfigError, shown
+from llmtape.ledger import Ledger, model_lines, summary_line
 from llmtape.matching import Matching
+from llmtape.prices import Prices
 from llmtape.secrets import masked
-from llmtape.tape import Call, Outcome, Tape, TapeView, report
+from llmtape.tape import Call, Outcome, Tape, TapeView, ledger_of, report
 from llmtape.usage import CACHE_KEY, NotRun, Progress, Usage, delete, listening, write
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ MARKER_OPTIONS = (
     | MATCHING_OPTIONS
 )
 SCOPES = ("shared", "test")
+LEDGERS = (Outcome.REPLAYED, Outcome.RECORDED)  # the calls whose tokens the summary counts
 PLUGIN_NAME = "llmtape-session"
 OPTIONS = pytest.StashKey[Options]()
 TAPE = pytest.StashKey[Tape]()
@@ -103,6 +106,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "llmtape: in drift mode, the similarity (0 to 1) of a live answer's text to the recorded one below "
         "which it counts as textual drift (default 0.9).",
         default="0.9",
+    )
+    parser.addini(
+        "llmtape_prices",
+        "llmtape: a JSON price table of this project's own (relative to the rootdir), laid over the shipped "
+        "one, for the token and cost figures.",
     )
     parser.addini(
         "llmtape_timing",
@@ -196,6 +204,8 @@ class LlmtapePlugin:
         )
         self.timing: bool = config.getini("llmtape_timing")
         self.drift_threshold = _threshold(config.getini("llmtape_drift_threshold"))
+        prices = config.getini("llmtape_prices")
+        self.prices = Prices.load(config.rootpath / prices if prices else None)
         self.stable_ids: bool = config.getini("llmtape_stable_ids")
         self.autouse: bool = config.getini("llmtape_autouse")
         self.endpoints = Endpoints(
@@ -212,6 +222,7 @@ class LlmtapePlugin:
         self.run = Run(workerinput.get("llmtape_run") if workerinput else None)
         self.session_tape = Tape(self._defaults(), self.run)
         self.totals: Counter[Outcome] = Counter()
+        self.ledgers = {outcome: Ledger() for outcome in LEDGERS}  # the tokens replayed and recorded
         self.escapes: list[str] = []  # "test: message" of each call that left unintercepted (record modes)
         self.usage = Usage(started=time.time())  # a recording modified since is never judged unused
         self.progress = Progress()
@@ -236,6 +247,7 @@ class LlmtapePlugin:
             speed=self.speed,
             timing=self.timing,
             stable_ids=self.stable_ids,
+            prices=self.prices,
             record_fix=self._command(None, "--record"),
             rewrite_fix=self._command(None, "--llmtape-mode=rewrite"),
         )
@@ -259,6 +271,7 @@ class LlmtapePlugin:
             speed=_speed(self.speed, marker),
             timing=self.timing,
             stable_ids=self.stable_ids,
+            prices=self.prices,
             record_fix=self._command(item.nodeid, "--record"),
             rewrite_fix=self._command(item.nodeid, "--llmtape-mode=rewrite"),
         )
@@ -331,6 +344,8 @@ class LlmtapePlugin:
 
     def _tally(self, calls: list[Call], where: str) -> None:
         self.totals.update(call.outcome for call in calls)
+        for outcome, ledger in self.ledgers.items():
+            ledger.merge(ledger_of(calls, outcome))
         self.escapes += [f"{where}: {c.error}" for c in calls if c.outcome is Outcome.ESCAPED]
 
     @pytest.hookimpl(wrapper=True)
@@ -388,6 +403,7 @@ class LlmtapePlugin:
             counts = {str(outcome): count for outcome, count in self.totals.items()}
             workeroutput["llmtape"] = {
                 "counts": counts,
+                "ledgers": {str(outcome): ledger.to_json() for outcome, ledger in self.ledgers.items()},
                 "escapes": self.escapes,
                 "usage": self.usage.to_json(root),
                 "drift": drift.to_json() if drift is not None else None,
@@ -414,6 +430,8 @@ class LlmtapePlugin:
         report = getattr(node, "workeroutput", {}).get("llmtape", {})
         self.totals.update({Outcome(outcome): count for outcome, count in report.get("counts", {}).items()})
         self.escapes += report.get("escapes", [])
+        for outcome, ledger in report.get("ledgers", {}).items():
+            self.ledgers[Outcome(outcome)].merge(Ledger.from_json(ledger))
         if "usage" in report:
             self.usage.merge(Usage.from_json(report["usage"], self.config.rootpath.resolve()))
         if report.get("drift"):
@@ -512,6 +530,13 @@ class LlmtapePlugin:
         parts.append(f"{counts[Outcome.MISSING]} missing")
         parts += [f"{counts[o]} {o}" for o in (Outcome.LIVE, Outcome.FAILED, Outcome.ESCAPED) if counts[o]]
         terminalreporter.write_line(f"llmtape: {', '.join(parts)}")
+        for outcome, ledger in self.ledgers.items():
+            line = summary_line(str(outcome), ledger, self.prices)
+            if line is not None:
+                terminalreporter.write_line(line)
+                if self.config.get_verbosity() > 0:
+                    for model in model_lines(ledger, self.prices):
+                        terminalreporter.write_line(model)
         if self.escapes and self.mode is not Mode.REPLAY:
             terminalreporter.write_line(
                 f"llmtape: {len(self.escapes)} calls to hosted LLM APIs were not intercepted, nor recorded:"

@@ -20,6 +20,8 @@ from llmtape.errors import LlmtapeError, MissingRecording, RecordingError, shown
 from llmtape.format.recording import scrub_url
 from llmtape.incoming import Incoming, key_of
 from llmtape.keys import file_name
+from llmtape.ledger import Cost, Found, Ledger, Tokens
+from llmtape.prices import Prices
 from llmtape.secrets import environment_secrets, masked, redact
 from llmtape.stable_ids import Ids
 from llmtape.store import Store
@@ -50,6 +52,7 @@ class Call:
     outcome: Outcome
     body: Any = None
     error: str | None = None
+    usage: Found | None = None  # the model the answer names and its tokens, when it counts any
 
 
 class OpenRecording(Protocol):
@@ -95,8 +98,10 @@ class Tape:
             files=files,
         )
 
-    def log(self, incoming: Incoming, outcome: Outcome, error: str | None = None) -> None:
-        """Note what became of a call."""
+    def log(
+        self, incoming: Incoming, outcome: Outcome, error: str | None = None, usage: Found | None = None
+    ) -> None:
+        """Note what became of a call (and, replayed or recorded, the tokens of its answer)."""
         self._append(
             Call(
                 method=incoming.method,
@@ -108,6 +113,7 @@ class Tape:
                 outcome=outcome,
                 body=incoming.body,
                 error=error,
+                usage=usage,
             )
         )
 
@@ -214,6 +220,21 @@ class TapeView:
         calls = self._tape.calls
         return {outcome: sum(c.outcome is outcome for c in calls) for outcome in Outcome}
 
+    def ledger(self, outcome: Outcome = Outcome.REPLAYED) -> Ledger:
+        """The tokens, per model, of the calls with this outcome (the replayed ones: what the recordings
+        stood in for)."""
+        return ledger_of(self._tape.calls, outcome)
+
+    @property
+    def tokens(self) -> Tokens:
+        """The tokens of this test's replayed calls."""
+        return self.ledger().total()
+
+    @property
+    def cost(self) -> Cost:
+        """What this test's replayed calls would have cost, at the project's prices (``llmtape_prices``)."""
+        return self.ledger().cost(self._tape.options.prices or Prices.load())
+
     def __repr__(self) -> str:
         return f"<llmtape {self.mode} tape: {len(self._tape.calls)} calls>"
 
@@ -263,6 +284,15 @@ def tape(
     if strict and problems:
         first = problems[0]
         raise MissingRecording(report(problems), key=first.key, path=shown(first.path))
+
+
+def ledger_of(calls: list[Call], outcome: Outcome) -> Ledger:
+    """The tokens, per model, of the ``calls`` with ``outcome``."""
+    ledger = Ledger()
+    for call in calls:
+        if call.outcome is outcome and call.usage is not None:
+            ledger.add(*call.usage)
+    return ledger
 
 
 def report(problems: list[Call]) -> str:

@@ -1,5 +1,6 @@
 """The ``llmtape`` command: work with a recordings directory outside pytest.
 
+llmtape list [--endpoint E] [--model M] [--text T] [--cost [--prices FILE]]
 llmtape import --from llama-stack|vcr SRC... [--dir DIR] [--scope shared|test]
 llmtape verify [--dir DIR] [--no-schema]
 llmtape prune [--yes] [--usage FILE]; llmtape usage combine FILES... [--output FILE]
@@ -23,10 +24,11 @@ from llmtape.cli.commands import (
     show_lines,
 )
 from llmtape.cli.importers import run_import
-from llmtape.cli.project import find
+from llmtape.cli.project import Project, find
 from llmtape.cli.upkeep import combine_lines, prune_lines, rehash_lines
 from llmtape.cli.verify import leftover_lines, problems
 from llmtape.errors import LlmtapeError
+from llmtape.prices import Prices
 from llmtape.secrets import masked
 from llmtape.store import Store
 from llmtape.usage import CACHE_FILE
@@ -62,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--endpoint", help="only endpoints containing this")
     listing.add_argument("--model", help="only models containing this")
     listing.add_argument("--text", help="only recordings containing this text")
+    listing.add_argument(
+        "--cost", action="store_true", help="the tokens and dollars of each, and their total"
+    )
+    listing.add_argument(
+        "--prices",
+        type=Path,
+        metavar="FILE",
+        help="a price file laid over llmtape's own (implies --cost; default: the llmtape_prices ini)",
+    )
     command("show", _show, "a recording as a conversation").add_argument("target", metavar="KEY_OR_PREFIX")
     diff = command("diff", _diff, "what differs between two recordings")
     diff.add_argument("a", metavar="A")
@@ -109,7 +120,14 @@ def _print(lines: list[str]) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    return _print(list_rows(args.dir, args.endpoint, args.model, args.text))
+    prices = Prices.load(args.prices or _project_prices(args.project)) if args.cost or args.prices else None
+    return _print(list_rows(args.dir, args.endpoint, args.model, args.text, prices))
+
+
+def _project_prices(project: Project) -> Path | None:
+    """The price file the ``llmtape_prices`` ini names, relative to the rootdir, as pytest reads it."""
+    configured = project.options.get("llmtape_prices")
+    return project.root / str(configured) if configured else None
 
 
 def _show(args: argparse.Namespace) -> int:

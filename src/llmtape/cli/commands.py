@@ -17,7 +17,9 @@ from llmtape.format.assemble import Reply, messages, model, payloads, reply, too
 from llmtape.format.recording import Recording, StoredResponse
 from llmtape.jsondiff import json_diff
 from llmtape.keys import canonical_json, key_material, request_key, url_query
+from llmtape.ledger import Ledger, counted, dollars, tokens_of
 from llmtape.matching import Matching
+from llmtape.prices import Prices
 from llmtape.secrets import masked, masked_value
 from llmtape.store import Store, read, unreadable
 
@@ -82,16 +84,52 @@ def summary(recording: Recording) -> list[str]:
     ]
 
 
-def list_rows(directory: Path, endpoint: str | None, model: str | None, text: str | None) -> list[str]:
+def list_rows(
+    directory: Path, endpoint: str | None, model: str | None, text: str | None, prices: Prices | None = None
+) -> list[str]:
+    """One row per recording; with ``prices``, the tokens and dollars of each and their total too."""
     rows = [["KEY", "ENDPOINT", "MODEL", "BODY", "CHUNKS", "STATUS", "REPLY"]]
+    ledger = Ledger()
     for path, recording in recordings(directory):
         row = [path.name.removesuffix(".json")[:12], *summary(recording)]
         if (endpoint and endpoint not in row[1]) or (model and model not in row[2]):
             continue
         if text and text.lower() not in json.dumps(recording, ensure_ascii=False).lower():
             continue
+        if prices is not None:
+            row[-1:-1] = cost_cells(recording, prices, ledger)
         rows.append(row)
-    return [*table(rows), f"{len(rows) - 1} recordings"]
+    if prices is not None:
+        rows[0][-1:-1] = ["USAGE MODEL", "TOKENS IN", "TOKENS OUT", "$"]
+    return [
+        *table(rows),
+        f"{len(rows) - 1} recordings",
+        *([] if prices is None else total_lines(ledger, prices)),
+    ]
+
+
+def cost_cells(recording: Recording, prices: Prices, ledger: Ledger) -> list[str]:
+    """The model a recording's usage names, its tokens in and out, and their dollars (blank when the
+    model has no price); its tokens are added to ``ledger``."""
+    found = tokens_of(recording)
+    if found is None:
+        return ["-", "-", "-", ""]
+    name, tokens = found
+    ledger.add(name, tokens)
+    price = prices.price(name) if name else None
+    return [
+        name or "-",
+        f"{tokens.input:,}",
+        f"{tokens.output:,}",
+        "" if price is None else dollars(price.of(tokens)),
+    ]
+
+
+def total_lines(ledger: Ledger, prices: Prices) -> list[str]:
+    """``total: N tokens (I in, O out) ≈ $X.XX``, and the models without a price."""
+    cost = ledger.cost(prices)
+    line = f"total: {counted(ledger.total())}" + (f" ≈ {dollars(cost.dollars)}" if cost.by_model else "")
+    return [line, *([f"unpriced: {', '.join(cost.unpriced)}"] if cost.unpriced else [])]
 
 
 def show_lines(path: Path) -> list[str]:
