@@ -11,12 +11,14 @@ from llmtape.errors import (
     SecretFound,
     UnsupportedRequest,
 )
+from llmtape.ledger import Cost, Tokens
 from llmtape.tape import Call, Outcome, TapeView, tape
 
 __all__ = [
     "DEFAULT_ENDPOINTS",
     "Call",
     "ConfigError",
+    "Cost",
     "Endpoints",
     "LlmtapeError",
     "LockTimeout",
@@ -27,6 +29,7 @@ __all__ = [
     "RecordingError",
     "SecretFound",
     "TapeView",
+    "Tokens",
     "UnsupportedRequest",
     "tape",
 ]
