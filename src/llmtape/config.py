@@ -171,6 +171,20 @@ LLM_PATHS = (
 
 DEFAULT_ENDPOINTS = (*(f"* //{host}/*" for host in LLM_HOSTS), *LLM_PATHS)
 
+# What drift mode sends to the live API again to compare: the calls a model answers, that is the POST
+# endpoints of LLM_PATHS but images and audio (and Cohere's v1 API). A call that creates, changes or deletes
+# state (files, vector stores, conversations, assistants, a stored response) is never sent twice.
+COMPARED = (
+    *(
+        p
+        for p in LLM_PATHS
+        if p.startswith("POST ") and not p.startswith(("POST */v1/images/", "POST */v1/audio/"))
+    ),
+    "POST */v1/chat",
+    "POST */v1/embed",
+    "POST */v1/generate",
+)
+
 # What SDKs send to an LLM API's host about themselves, not LLM calls: never recorded; answered locally in
 # replay mode (an empty 204), sent live otherwise. openai-agents exports its traces here by default.
 TELEMETRY = ("POST //api.openai.com/v1/traces/ingest",)
@@ -219,6 +233,11 @@ def is_telemetry(method: str, path: str, host: str) -> bool:
     return _TELEMETRY.match(method, path, host)
 
 
+def is_compared(method: str, path: str) -> bool:
+    """True for a call that drift mode compares with the live API (``COMPARED``)."""
+    return _COMPARED.match(method, path)
+
+
 def is_llm_host(host: str) -> bool:
     """True for a host of a hosted LLM API (``LLM_HOSTS``)."""
     return _LLM_HOST.fullmatch(host.lower().rstrip(".")) is not None
@@ -255,3 +274,4 @@ def _joined(by_method: dict[str, list[str]]) -> dict[str, re.Pattern[str]]:
 
 _LLM_HOST = re.compile("|".join(_host_regex(host) for host in LLM_HOSTS))
 _TELEMETRY = Endpoints(TELEMETRY, defaults=False)
+_COMPARED = Endpoints(COMPARED, defaults=False)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from llmtape.config import Mode, is_telemetry, place
+from llmtape.config import Mode, is_compared, is_telemetry, place
 from llmtape.context import Options, Run
 from llmtape.errors import LlmtapeError, RecordingError
 from llmtape.format.recording import Recording
@@ -77,7 +77,8 @@ def decide(incoming: Incoming, options: Options, run: Run) -> Decision:
     try:
         recording = store.load(incoming.name)
         if recording is not None:
-            return Replay(path, checked(store, incoming, options, recording), options.mode is Mode.DRIFT)
+            compare = options.mode is Mode.DRIFT and is_compared(incoming.method, incoming.endpoint)
+            return Replay(path, checked(store, incoming, options, recording), compare)
     except LlmtapeError as error:
         return Fail(error)
     if options.mode is Mode.REPLAY:

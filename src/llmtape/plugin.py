@@ -441,7 +441,7 @@ class LlmtapePlugin:
         """Drift mode, at the end of the whole run: write the report, fail the run on drift."""
         target = self.config.getoption("llmtape_drift_report")
         if target:
-            report.write(Path(self.config.invocation_params.dir, target))
+            report.write(Path(self.config.invocation_params.dir, target), self.drift_threshold)
         strict = self.config.getoption("llmtape_drift_strict")
         if report.structural() or (strict and report.textual(self.drift_threshold)):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -10,11 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
 from llmtape.config import Endpoints, Mode, resolve_mode, resolve_speed
+
+if TYPE_CHECKING:
+    from llmtape.drift import Report
 from llmtape.context import Occurrences, Options, Run, activated
 from llmtape.errors import LlmtapeError, MissingRecording, RecordingError, shown
 from llmtape.format.recording import scrub_url
@@ -211,6 +214,11 @@ class TapeView:
         return self._tape.options.mode
 
     @property
+    def drift(self) -> Report | None:
+        """Drift mode: the report of the live comparisons (complete once the block or the run ended)."""
+        return self._tape.run.drift.report if self.mode is Mode.DRIFT else None
+
+    @property
     def speed(self) -> float:
         """The replay speed: 0 instant, 1 the recorded pace, 4 four times faster."""
         return self._tape.options.speed
@@ -277,6 +285,8 @@ def tape(
             yield current.view
         finally:
             current.finish()
+            if resolved is Mode.DRIFT:
+                current.run.drift.finish()
             current.run.tidy()
             current.run.forget()
             noted(current.run.used)  # a pytest session running here must not judge them unused

@@ -322,8 +322,8 @@ def listening() -> Iterator[set[Path]]:
     _listeners.append(used)
     try:
         yield used
-    finally:
-        _listeners.remove(used)
+    finally:  # by identity: a nested session's set may be equal to this one
+        _listeners[:] = [listener for listener in _listeners if listener is not used]
 
 
 def noted(paths: Iterable[Path]) -> None:

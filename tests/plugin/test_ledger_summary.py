@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import Server
 
 SUITE = """
+import asyncio
 import os
 
 import anthropic
@@ -36,6 +37,22 @@ def test_anthropic_stream(llmtape):
     with anthropic.Anthropic(base_url=ROOT, api_key="test-key", max_retries=0) as client:
         with client.messages.stream(model="claude-sonnet-4-5", max_tokens=50, messages=ASK) as stream:
             stream.get_final_text()
+
+
+def test_async_calls(llmtape):
+    async def main():
+        async with openai.AsyncOpenAI(base_url=BASE, api_key="test-key", max_retries=0) as client:
+            stream = await client.chat.completions.create(
+                model="gpt-4o-mini", messages=ASK, stream=True, stream_options={"include_usage": True})
+            async for _ in stream:
+                pass
+        async with anthropic.AsyncAnthropic(base_url=ROOT, api_key="test-key", max_retries=0) as client:
+            await client.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=ASK)
+        async with ollama.AsyncClient(host=ROOT) as client:
+            await client.chat(model="llama3.2", messages=[{"role": "user", "content": "And in Rome?"}])
+    asyncio.run(main())
+    if llmtape.mode == "replay":
+        assert sorted(llmtape.ledger().by_model()) == ["claude-haiku-4-5", "gpt-4o-2024-08-06", "llama3.2"]
 
 
 def test_ollama(llmtape):
@@ -68,13 +85,13 @@ def figures(output: str, verb: str) -> tuple[int, int, int]:
 
 def test_the_run_says_what_its_recordings_stood_in_for(suite: pytest.Pytester) -> None:
     recorded = suite.runpytest("--record")
-    recorded.assert_outcomes(passed=3)
+    recorded.assert_outcomes(passed=4)
     spent = figures(recorded.stdout.str(), "recorded")
     recorded.stdout.fnmatch_lines(
         ["llmtape: recorded * tokens (* in, * out) ≈ $0.000* spent; unpriced: llama3.2"]
     )
     replayed = suite.runpytest()
-    replayed.assert_outcomes(passed=3)
+    replayed.assert_outcomes(passed=4)
     # The tokens replayed are those recorded: OpenAI's, Anthropic's (a stream's usage) and Ollama's
     assert figures(replayed.stdout.str(), "replayed") == spent
     replayed.stdout.fnmatch_lines(["llmtape: replayed * tokens * ≈ $0.000* not spent; unpriced: llama3.2"])
@@ -82,24 +99,25 @@ def test_the_run_says_what_its_recordings_stood_in_for(suite: pytest.Pytester) -
 
 
 def test_per_model_with_verbose_and_the_same_totals_across_xdist_workers(suite: pytest.Pytester) -> None:
-    suite.runpytest("--record").assert_outcomes(passed=3)
+    suite.runpytest("--record").assert_outcomes(passed=4)
     alone = figures(suite.runpytest().stdout.str(), "replayed")
     verbose = suite.runpytest("-v")
     for line in (  # one line per model, the most tokens first, after the replayed line
-        "  gpt-4o-2024-08-06: 18 tokens (6 in, 12 out) ≈ $0.0001*",
+        "  gpt-4o-2024-08-06: 37 tokens (12 in, 25 out) ≈ $0.000*",
+        "  claude-haiku-4-5: 19 tokens (12 in, 7 out) ≈ $0.000*",
         "  claude-sonnet-4-5: * tokens (* in, * out) ≈ $0.000*",
         "  llama3.2: * tokens (* in, * out) (unpriced)",
     ):
         verbose.stdout.fnmatch_lines(["llmtape: replayed *", line])
     split = suite.runpytest("-n", "2", "-p", "xdist")
-    split.assert_outcomes(passed=3)
+    split.assert_outcomes(passed=4)
     assert figures(split.stdout.str(), "replayed") == alone
 
 
 def test_a_project_price_table_prices_its_own_models(
     suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    suite.runpytest("--record").assert_outcomes(passed=3)
+    suite.runpytest("--record").assert_outcomes(passed=4)
     monkeypatch.setenv("PRICED", "1")
     Path(suite.path, "prices.json").write_text(
         '{"date": "2026-12-01", "source": ["our contract"], '
@@ -107,8 +125,8 @@ def test_a_project_price_table_prices_its_own_models(
     )
     suite.makeini("[pytest]\nllmtape_prices = prices.json\n")
     result = suite.runpytest()
-    result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["llmtape: replayed 75 tokens (44 in, 31 out) ≈ $0.00033 not spent"])
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["llmtape: replayed 151 tokens (88 in, 63 out) ≈ $0.0005* not spent"])
     assert "unpriced" not in result.stdout.str()
 
 
