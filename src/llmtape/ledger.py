@@ -20,12 +20,30 @@ from llmtape.format.recording import Recording
 from llmtape.prices import Prices
 
 UNKNOWN = "unknown model"
-TAIL = 8  # every API puts a stream's usage in its last events; a long stream without any costs no more
+# Every API puts a stream's usage in its last events (Anthropic's message_delta is the one before last,
+# Bedrock's metadata the last), so a stream's first item and its last few are read, whatever its length.
+TAIL = 4
 HEADERS = ("x-amzn-bedrock-input-token-count", "x-amzn-bedrock-output-token-count")  # Bedrock InvokeModel
 ANTHROPIC_INPUT = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 BEDROCK_INPUT = ("inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens")
 GEMINI_INPUT = ("promptTokenCount", "toolUsePromptTokenCount")
 GEMINI_OUTPUT = ("candidatesTokenCount", "thoughtsTokenCount")
+# The fields of a payload that usage is read from, or from within.
+_COUNTING = frozenset(
+    {
+        "usage",
+        "usageMetadata",
+        "usage_metadata",
+        "prompt_eval_count",
+        "eval_count",
+        "amazon-bedrock-invocationMetrics",
+        "response",
+        "message",
+        "delta",
+        "x_groq",
+        "meta",
+    }
+)
 SPENT = {"replayed": " not spent", "recorded": " spent"}
 
 
@@ -56,7 +74,12 @@ def tokens_of(recording: Recording) -> Found | None:
     The model is the one the answer names, else the one asked for, else Bedrock's in the URL."""
     try:
         found = _answer(recording)
-        return (found[0] or requested_model(recording), found[1]) if found and found[1] else None
+        if not found or not found[1]:
+            return None
+        model, tokens = found[0] or requested_model(recording), found[1]
+        # Copies: an object of the parsed recording kept with the call would pin the memory it came in.
+        named = None if model is None else model.encode().decode()
+        return named, Tokens(tokens.input + 0, tokens.output + 0)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError):
         return None
 
@@ -91,6 +114,8 @@ def _data(chunk: Any) -> Any:
 
 def _from_end(datas: list[Any]) -> Found | None:
     for data in reversed(datas):
+        if not _may_count(data):
+            continue
         tokens = _payload(data)
         if not tokens:
             continue
@@ -104,6 +129,14 @@ def _from_end(datas: list[Any]) -> Found | None:
     return None
 
 
+def _may_count(data: Any) -> bool:
+    """Whether a payload holds any field usage is read from: most chunks of a stream hold none (or, as
+    OpenAI's, a null ``usage``), and are passed over at the cost of one set operation."""
+    if not isinstance(data, dict):
+        return False
+    return any(data[key] is not None for key in data.keys() & _COUNTING)
+
+
 def _payload(data: Any) -> Tokens | None:
     """The tokens one payload counts, wherever its API puts them."""
     if not isinstance(data, dict):
@@ -113,7 +146,7 @@ def _payload(data: Any) -> Tokens | None:
         return Tokens(_count(metrics.get("inputTokenCount")), _count(metrics.get("outputTokenCount")))
     if _is_count(data.get("prompt_eval_count")) or _is_count(data.get("eval_count")):  # Ollama's native API
         return Tokens(_count(data.get("prompt_eval_count")), _count(data.get("eval_count")))
-    metadata = gemini.field(data, "usageMetadata")
+    metadata = data.get("usageMetadata", data.get("usage_metadata"))  # Gemini, camelCase or snake_case
     if isinstance(metadata, dict):
         return _gemini(metadata)
     for holder in (data, data.get("response"), data.get("message"), data.get("delta"), data.get("x_groq")):

@@ -300,8 +300,9 @@ def ledger_of(calls: list[Call], outcome: Outcome) -> Ledger:
     """The tokens, per model, of the ``calls`` with ``outcome``."""
     ledger = Ledger()
     for call in calls:
-        if call.outcome is outcome and call.usage is not None:
-            ledger.add(*call.usage)
+        usage = call.usage if call.outcome is outcome else None
+        if usage is not None:
+            ledger.add(*usage)
     return ledger
 
 

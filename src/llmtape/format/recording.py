@@ -336,30 +336,33 @@ def _header_problems(headers: Any, name: str) -> list[str]:
 
 def _plainly_typed(chunks: list[Any]) -> bool:
     """True when every chunk is a typed object of a known type: checked in bulk, by C-level passes over the
-    hundreds of chunks of a stream, without a Python step per chunk."""
+    hundreds of chunks of a stream, without a Python step per chunk; a field no chunk has costs no pass."""
     try:
         # Only an object is indexed by a string key, and the known types are strings.
         kinds = set(map(itemgetter("__type__"), chunks))
-        fields = {
-            t for name in SSE_FIELDS for t in map(type, map(dict.get, chunks, repeat(name), repeat("")))
-        }
-        times = set(map(type, map(dict.get, chunks, repeat("__ms__"))))
+        names = set().union(*chunks)
     except (TypeError, KeyError):
         return False
-    plain = kinds <= KNOWN_TYPES and not kinds & _CHECKED_ONE_BY_ONE
-    return (
-        plain
-        and fields <= {str}
-        and times <= _TIME_TYPES
-        and (int not in times or min(filter(None, map(dict.get, chunks, repeat("__ms__"))), default=0) >= 0)
-        and all(map(contains, chunks, repeat("__data__")))
-        and not any(map(contains, chunks, repeat("__headers__")))
-        and not any(map(contains, chunks, repeat("__decoded__")))
-    )
+    if not (kinds <= KNOWN_TYPES and not kinds & _CHECKED_ONE_BY_ONE and names <= _PLAIN_FIELDS):
+        return False
+    fields = {
+        t
+        for name in SSE_FIELDS
+        if name in names
+        for t in map(type, map(dict.get, chunks, repeat(name), repeat("")))
+    }
+    if not fields <= {str} or not all(map(contains, chunks, repeat("__data__"))):
+        return False
+    if "__ms__" not in names:
+        return True
+    times = set(map(type, map(dict.get, chunks, repeat("__ms__"))))
+    return times <= _TIME_TYPES and min(filter(None, map(dict.get, chunks, repeat("__ms__"))), default=0) >= 0
 
 
 _CHECKED_ONE_BY_ONE = frozenset({BYTES_TYPE, FILE_TYPE})
 _TIME_TYPES = frozenset({int, type(None)})  # a chunk's __ms__, or none
+# The fields of a chunk checked in bulk; a chunk with any other (__headers__, __decoded__) is checked alone.
+_PLAIN_FIELDS = frozenset({"__type__", "__data__", *SSE_FIELDS, "__ms__"})
 
 
 def _chunk_problems(chunk: Any, where: str) -> list[str]:
