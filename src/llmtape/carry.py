@@ -48,7 +48,8 @@ def handle(
     if incoming is None or not isinstance(decision, Record):
         answer, paced = _answer(tape, request, incoming, decision, timeout_error)
         if paced is not None:
-            paced.wait(paced.before_headers(_replayed(decision)))
+            with _timed_out_unsent(tape, incoming):
+                paced.wait(paced.before_headers(_replayed(decision)))
         return answer
     lock = tape.store.lock(incoming.name)
     try:
@@ -74,7 +75,8 @@ async def ahandle(
     if incoming is None or not isinstance(decision, Record):
         answer, paced = _answer(tape, request, incoming, decision, timeout_error)
         if paced is not None:
-            await paced.await_(paced.before_headers(_replayed(decision)))
+            with _timed_out_unsent(tape, incoming):
+                await paced.await_(paced.before_headers(_replayed(decision)))
         return answer
     lock = tape.store.lock(incoming.name)
     try:
@@ -91,6 +93,18 @@ async def ahandle(
             if not is_stream(live)
             else claim.streamed(live, AsyncTee(live, claim))
         )
+
+
+@contextmanager
+def _timed_out_unsent(tape: Tape, incoming: Incoming | None) -> Iterator[None]:
+    """A paced replay that timed out (or was cancelled) before its headers: no answer came, so the client's
+    retry is the same call, not the next one."""
+    try:
+        yield
+    except BaseException:
+        if incoming is not None:
+            tape.unanswered(incoming)
+        raise
 
 
 def _replayed(decision: Decision) -> StoredResponse:

@@ -138,6 +138,13 @@ class Occurrences:
             self._counts[key] += 1
             return self._counts[key]
 
+    def unsent(self, key: str, occurrence: int) -> None:
+        """The ``occurrence`` of ``key`` got no answer (its paced replay timed out): the client's retry is
+        the same call again, answered by the same recording, as a live API answers a retry."""
+        with self._mutex:
+            if self._counts[key] == occurrence:
+                self._counts[key] -= 1
+
 
 _active: contextvars.ContextVar[Tape | None] = contextvars.ContextVar("llmtape_active", default=None)
 _fallback: list[Tape] = []  # the tapes entered, for threads that carry no context of their own

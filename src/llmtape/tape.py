@@ -101,6 +101,10 @@ class Tape:
             files=files,
         )
 
+    def unanswered(self, incoming: Incoming) -> None:
+        """A replay timed out before its answer came: a retry of the request is this call again."""
+        self._occurrences.unsent(incoming.key, incoming.occurrence)
+
     def log(
         self, incoming: Incoming, outcome: Outcome, error: str | None = None, usage: Found | None = None
     ) -> None:

@@ -234,3 +234,28 @@ def test_a_recording_without_timing_replays_instantly_at_any_speed(
         replayed = call("openai-sync", delayed)
     assert len(replayed) == len(live)
     assert replayed[-1] < (HEADERS_MS + GAP_MS * len(live)) / 1000 / 2
+
+
+def test_a_client_that_retries_after_a_timeout_gets_the_same_recording_again(
+    delayed: Server, tmp_path: Path, network: NetworkGuard
+) -> None:
+    # Given a 400 ms answer, replayed in real time to a client that waits 0.15 s and retries twice
+    options: dict[str, Any] = {"base_url": delayed.base_url, "api_key": "test-key", "default_headers": DELAY}
+    with llmtape.tape(tmp_path, mode="record"), openai.OpenAI(**options, max_retries=0) as client:
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    network.block()
+    with llmtape.tape(tmp_path, speed=1, strict=False) as replay:
+        with (
+            openai.OpenAI(**options, max_retries=2, timeout=0.15) as client,
+            pytest.raises(openai.APITimeoutError),
+        ):
+            client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        # Then every attempt timed out on the same recording, as each would against the slow API, and no
+        # attempt was taken for a request sent more often than recorded
+        assert [c.outcome for c in replay.calls] == [llmtape.Outcome.REPLAYED] * 3
+        assert {c.path for c in replay.calls} == {next(tmp_path.glob("*.json"))}
+        # And once the client waits long enough, the same request is answered by that recording
+        with openai.OpenAI(**options, max_retries=0, timeout=5) as client:
+            assert client.chat.completions.create(model="gpt-4o", messages=MESSAGES).choices
+    assert replay.counts()[llmtape.Outcome.MISSING] == 0
+    assert network.attempts == []
