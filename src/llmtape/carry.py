@@ -178,7 +178,10 @@ def _restored(request: httpx.Request, ids: Ids) -> httpx.Request:
     """``request`` with the stable ids it carries turned back into the live API's own (the same length,
     so its content-length holds); the very same request when it carries none."""
     url, content = str(request.url), request.content
-    live_url, live_content = ids.outgoing_url(url), ids.outgoing(content)
+    # Only a JSON body carries ids back: a file's bytes (a multipart upload) are sent as they were given.
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    json_body = kind == "application/json" or kind.endswith("+json")
+    live_url, live_content = ids.outgoing_url(url), ids.outgoing(content) if json_body else content
     if live_url == url and live_content is content:
         return request
     return httpx.Request(

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from llmtape.config import Endpoints, Mode
 from llmtape.matching import Matching
 from llmtape.prices import Prices
+from llmtape.stable_ids import Ids
 from llmtape.store import Store
 
 if TYPE_CHECKING:
@@ -71,6 +72,9 @@ class Run:
         self._stores: dict[Path, Store] = {}
         self._mutex = threading.Lock()
         self._drift: DriftCheck | None = None
+        # The stable ids the run's recorded answers were given, and the real ones they stand for: shared by
+        # its tapes, so a file a session fixture uploaded, or a test recorded earlier, keeps its id.
+        self.ids = Ids()
 
     def store(self, directory: Path) -> Store:
         store = self._stores.get(directory)

@@ -25,6 +25,7 @@ import httpx
 from llmtape import carry
 from llmtape.config import place
 from llmtape.context import active
+from llmtape.replay import PiecesStream
 
 # What aiohttp decodes before the application sees the body: the stored headers must not claim it again.
 _DECODED_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
@@ -122,7 +123,10 @@ def _client_response(request: Any, answer: httpx.Response) -> Any:
     task = loop.create_task(_pump(answer, reader))
     _pumps.add(task)
     task.add_done_callback(_pumps.discard)
-    response.llmtape_pump = task
+    if isinstance(answer.stream, PiecesStream):
+        response.llmtape_replay = task  # a replay (paced, perhaps) stops when the caller lets go of it
+    else:
+        response.llmtape_pump = task  # a live stream is read to its end, and saved, before the close
     return response
 
 
@@ -134,11 +138,25 @@ def _draining(base: type[Any]) -> type[Any]:
 
     class Draining(base):  # type: ignore[misc]
         llmtape_pump: asyncio.Task[None] | None = None
+        llmtape_replay: asyncio.Task[None] | None = None
 
         async def wait_for_close(self) -> None:
             if self.llmtape_pump is not None:
                 await asyncio.shield(self.llmtape_pump)
+            self._stop_replay()
             await super().wait_for_close()
+
+        def close(self) -> None:
+            self._stop_replay()
+            super().close()
+
+        def release(self) -> Any:
+            self._stop_replay()
+            return super().release()
+
+        def _stop_replay(self) -> None:
+            if self.llmtape_replay is not None and not self.llmtape_replay.done():
+                self.llmtape_replay.cancel()
 
     Draining.__name__ = Draining.__qualname__ = base.__name__
     return Draining

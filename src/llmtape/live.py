@@ -191,7 +191,12 @@ class StreamRecorder:
             raise httpx.RemoteProtocolError(f"llmtape: the live stream broke off: {error}") from error
 
     def broke(self, error: Exception) -> None:
-        """The live stream failed midway: keep what arrived, marked incomplete, so replay fails alike."""
+        """The live stream failed midway: keep what arrived, marked incomplete, so replay fails alike; a
+        read that timed out on the client's side says nothing of the server, and keeps nothing."""
+        if _timed_out(error):
+            timeout = type(error).__name__
+            self.abandon(f"the client's read timed out ({timeout}); record it with a longer timeout")
+            return
         if not self.done:
             self.response["incomplete"] = {"error": type(error).__name__, "message": str(error)}
             self._save_once()
@@ -240,6 +245,13 @@ class StreamRecorder:
         if event.data == DONE and event.event is None:  # a [DONE] with an id or a retry: kept as a chunk
             self._save_once()
         return chunk_bytes(chunk)
+
+
+def _timed_out(error: BaseException) -> bool:
+    """A timeout of the client's own (httpx's, httpcore's or their 2.x twins' ``ReadTimeout``...)."""
+    return isinstance(error, TimeoutError) or any(
+        kind.__name__ in ("TimeoutException", "ReadTimeout") for kind in type(error).__mro__
+    )
 
 
 def _drain(recorder: StreamRecorder, pieces: Iterator[bytes]) -> None:

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 
 MATCHING_OPTIONS = frozenset({"ignore", "placeholders", "normalizer"})
 MARKER_OPTIONS = (
-    frozenset({"enabled", "dir", "endpoints", "default_endpoints", "scope", "allow_secrets", "speed"})
+    frozenset(
+        {"enabled", "dir", "endpoints", "default_endpoints", "scope", "allow_secrets", "speed", "stable_ids"}
+    )
     | MATCHING_OPTIONS
 )
 SCOPES = ("shared", "test")
@@ -173,10 +175,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "llmtape(enabled=True, dir=None, endpoints=(), default_endpoints=True, scope=None, "
-        "allow_secrets=False, ignore=(), placeholders=None, normalizer=None, speed=None): per-test llmtape "
+        "allow_secrets=False, ignore=(), placeholders=None, normalizer=None, speed=None, stable_ids=None): "
+        "per-test llmtape "
         "options: intercept or not, another recordings directory, more endpoint patterns, with or without "
         "the default ones, 'shared' or 'test' keys, let credential-shaped "
-        "values be recorded, more JSON paths to ignore, {regex: replacement}, a body hook, the replay speed.",
+        "values be recorded, more JSON paths to ignore, {regex: replacement}, a body hook, the replay speed, "
+        "stable ids or the provider's own.",
     )
     try:
         plugin = LlmtapePlugin(config)
@@ -270,7 +274,7 @@ class LlmtapePlugin:
             matching=_matching(self.matching, marker),
             speed=_speed(self.speed, marker),
             timing=self.timing,
-            stable_ids=self.stable_ids,
+            stable_ids=bool(marker.get("stable_ids", self.stable_ids)),
             prices=self.prices,
             record_fix=self._command(item.nodeid, "--record"),
             rewrite_fix=self._command(item.nodeid, "--llmtape-mode=rewrite"),

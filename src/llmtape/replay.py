@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from functools import partial
 from pathlib import Path
@@ -21,36 +22,37 @@ NO_RETRY = {"x-should-retry": "false"}
 
 
 class PiecesStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body served piece by piece, to sync and async clients alike, each piece after its
-    recorded gap when replay is paced; a recorded stream that broke off midway breaks off again after its
+    """A response body served piece by piece, to sync and async clients alike, each piece when it is due
+    when replay is paced; a recorded stream that broke off midway breaks off again after its
     last piece."""
 
     def __init__(self, pieces: list[bytes], failure: str | None = None, pace: Pace | None = None) -> None:
         self._pieces = pieces
         self._failure = failure
         self._pace = pace
-        self._gaps: list[float] = []
+        self._due: list[float] = []
 
     def paced(self, response: StoredResponse) -> PiecesStream:
         if self._pace is not None:
-            self._gaps = self._pace.gaps(response, len(self._pieces))
+            self._due = self._pace.due(response, len(self._pieces))
         return self
 
     def __iter__(self) -> Iterator[bytes]:
-        if not self._gaps:
+        if not self._due:
             yield from self._pieces
         else:
             assert self._pace is not None
-            for piece, gap in zip(self._pieces, self._gaps, strict=True):
-                self._pace.wait(gap)
+            start = time.monotonic()
+            for piece, due in zip(self._pieces, self._due, strict=True):
+                self._pace.wait(start + due - time.monotonic())
                 yield piece
         self._fail()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        gaps = self._gaps or [0.0] * len(self._pieces)
-        for piece, gap in zip(self._pieces, gaps, strict=True):
-            if gap and self._pace is not None:
-                await self._pace.await_(gap)
+        start = time.monotonic()
+        for index, piece in enumerate(self._pieces):
+            if self._due and self._pace is not None:
+                await self._pace.await_(start + self._due[index] - time.monotonic())
             yield piece
         self._fail()
 

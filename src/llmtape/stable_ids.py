@@ -15,7 +15,8 @@ call id, ``previous_response_id``, a file id in a URL), the live request carries
   (Bedrock), any string of 8 or more characters without spaces. A model id (``gpt-4o-mini-2024-07-18``,
   ``claude-3-5-sonnet-20241022``, ``text-embedding-3-small``) has words or digits between its hyphens and
   never matches. An id the caller itself put in the request that brought the answer is its own, and stays
-  as it is in that answer and later ones.
+  as it is in that answer and later ones; so does anything the model wrote into a tool call
+  (``arguments``, ``input``, ``args``), an object's ``metadata``, and a model list's entries.
 - **Stand-ins.** The same prefix and length; the rest drawn from the smallest of digits, lowercase hex,
   uppercase hex, lowercase letters and digits, uppercase letters and digits, letters and digits that holds
   the real one, with its other characters (a UUID's dashes) in place; in a base64url id (Gemini's, Bedrock's)
@@ -56,6 +57,9 @@ from functools import lru_cache
 from typing import Any
 
 PADDING = "obfuscation"
+# What the model writes into a tool call (OpenAI and Ollama ``arguments``, Anthropic ``input``, Gemini
+# ``args``) and an object's own metadata: the application's data, whose ids and times stay as they are.
+FREE_FORM = frozenset({"arguments", "args", "input", "parameters", "metadata"})
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _UUID_ID = re.compile(rf"(?P<prefix>(?:[A-Za-z0-9_.:/-]*[-_.:/])?)(?P<body>{_UUID})")
 _WORDS_ID = re.compile(
@@ -190,8 +194,10 @@ class Answer:
         if isinstance(value, list):
             for item in value:
                 self._discover(item)
-        elif isinstance(value, dict) and value.get("object") != "model":
+        elif isinstance(value, dict) and not _is_model(value):
             for key, item in value.items():
+                if key in FREE_FORM:
+                    continue  # what the model wrote into a tool call is the application's data
                 if isinstance(item, str) and _is_id_key(key):
                     self._found(key, item)
                 elif isinstance(item, list) and _is_ids_key(key):
@@ -211,18 +217,20 @@ class Answer:
         ids._issue(value, shape, f"{self._key}:{self._new}")
         self._new += 1
 
-    def _rebuilt(self, value: Any, path: tuple[str | int, ...]) -> Any:
+    def _rebuilt(self, value: Any, path: tuple[str | int, ...], free: bool = False) -> Any:
+        """``value`` with known ids replaced and, outside what the model wrote into a tool call (``free``)
+        and a model's own entry, its times."""
         if isinstance(value, str):
             return self._ids._incoming(value)
         if isinstance(value, list):
-            items = [self._rebuilt(item, (*path, index)) for index, item in enumerate(value)]
+            items = [self._rebuilt(item, (*path, index), free) for index, item in enumerate(value)]
             return items if any(new is not old for new, old in zip(items, value, strict=True)) else value
         if isinstance(value, dict):
-            timed = value.get("object") != "model"
+            timed = not free and not _is_model(value)
             pairs = {
                 key: self._time((*path, key), item)
                 if timed and key in _TIME_KEYS
-                else self._rebuilt(item, (*path, key))
+                else self._rebuilt(item, (*path, key), free or key in FREE_FORM)
                 for key, item in value.items()
             }
             return pairs if any(pairs[key] is not item for key, item in value.items()) else value
@@ -239,6 +247,12 @@ class Answer:
 
     def _moment(self, path: tuple[str | int, ...], value: Any) -> int:
         return self._base + self._times.setdefault((path, value), len(self._times))
+
+
+def _is_model(value: dict[str, Any]) -> bool:
+    """A model's entry in a model list (OpenAI's ``object``, Anthropic's ``type``): its id and date are
+    the model's, not made up per call."""
+    return value.get("object") == "model" or value.get("type") == "model"
 
 
 @lru_cache(maxsize=2048)

@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import orjson
+
 from llmtape.errors import RecordingError, shown
 from llmtape.format import sidecar
 from llmtape.format.recording import Recording, dumps, parse
@@ -56,8 +58,8 @@ class Store:
         """Write a recording atomically, after the sidecar ``files`` it names: readers see the old file or
         the new one, never half, and never one without its sidecars. When the system refuses the write
         (a full disk, a read-only directory), :class:`RecordingError` says so. A recording that differs
-        from the file already there only in its timing leaves that file as it is: a re-recording changes
-        only what the answer said."""
+        from the file already there only in the values of its timing leaves that file as it is: a
+        re-recording changes only what the answer said (timing added or dropped is written)."""
         path, content = self.path(name), dumps(recording)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -88,7 +90,9 @@ class Store:
             existing = self.load(name)
         except (RecordingError, OSError):
             return False
-        return existing is not None and untimed(existing) == untimed(recording)
+        if existing is None or ("timing" in existing["response"]) != ("timing" in recording["response"]):
+            return False  # timing added or dropped (llmtape_timing) is a change to write
+        return orjson.dumps(untimed(existing)) == orjson.dumps(untimed(recording))  # 1 and 1.0 differ
 
     def leftovers(self) -> list[Path]:
         """The temporary files that no writer holds: what writes cut off by a kill or a crash left behind."""

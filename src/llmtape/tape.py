@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,7 +26,6 @@ from llmtape.keys import file_name
 from llmtape.ledger import Cost, Found, Ledger, Tokens
 from llmtape.prices import Prices
 from llmtape.secrets import environment_secrets, masked, redact
-from llmtape.stable_ids import Ids
 from llmtape.store import Store
 from llmtape.usage import noted
 
@@ -75,8 +74,7 @@ class Tape:
         self._occurrences = Occurrences()
         self._open: list[OpenRecording] = []
         self._mutex = threading.Lock()
-        # The stable ids this test's recorded answers were given, and the real ones they stand for.
-        self.ids = Ids() if options.stable_ids else None
+        self.ids = self.run.ids if options.stable_ids else None  # the run's stable ids (stable_ids.py)
 
     def receive(self, request: httpx.Request) -> Incoming:
         """The request as llmtape stores and keys it, counted among this test's requests."""
@@ -102,8 +100,14 @@ class Tape:
         )
 
     def unanswered(self, incoming: Incoming) -> None:
-        """A replay timed out before its answer came: a retry of the request is this call again."""
+        """A replay timed out before its answer came: a retry of the request is this call again, and the
+        tokens of the answer it never gave are not counted."""
         self._occurrences.unsent(incoming.key, incoming.occurrence)
+        with self._mutex:
+            for index in range(len(self.calls) - 1, -1, -1):
+                if self.calls[index].path == incoming.path:
+                    self.calls[index] = replace(self.calls[index], usage=None)
+                    break
 
     def log(
         self, incoming: Incoming, outcome: Outcome, error: str | None = None, usage: Found | None = None

@@ -7,7 +7,8 @@ chunk of a stream its ``__ms__`` (it arrived, as the caller read it). Recordings
 
 Replay is instant unless a speed is set. At speed ``F`` every recorded wait is divided by ``F`` (``1`` is
 real time, ``4`` four times faster): a plain answer is handed over after ``done_ms / F``; a stream's
-headers after ``headers_ms / F`` and each chunk after its own gap. A wait longer than the request's read
+headers after ``headers_ms / F`` and each chunk when it is due, ``(__ms__ - headers_ms) / F`` after the
+headers (a chunk the caller asks for later comes at once). A wait longer than the request's read
 timeout (httpx's ``timeout``) waits that timeout and then fails the read as the network would, so a
 client's timeout handling is exercised deterministically.
 """
@@ -25,6 +26,7 @@ import httpx
 from llmtape.format.recording import Recording, StoredResponse
 
 TimeoutError_ = Callable[[str], Exception]
+LONGEST_WAIT = 3600.0  # seconds: no recorded wait, however edited, stalls a replay longer
 
 
 class Stopwatch:
@@ -51,23 +53,23 @@ class Pace:
         timing = _timing(response)
         return self._seconds(timing.get("headers_ms" if response["is_streaming"] else "done_ms", 0))
 
-    def gaps(self, response: StoredResponse, pieces: int) -> list[float]:
-        """Seconds to wait before each of a stream's ``pieces`` (the chunks, then any closing piece)."""
+    def due(self, response: StoredResponse, pieces: int) -> list[float]:
+        """When each of a stream's ``pieces`` (the chunks, then any closing piece) is due, in seconds after
+        the headers were handed over: a piece the caller asks for later than that comes at once, so the
+        time the caller spends on each chunk overlaps the wait, as it does live."""
         timing = _timing(response)
-        previous = timing.get("headers_ms", 0)
+        headers = timing.get("headers_ms", 0)
         chunks: list[Any] = response["body"]
         at = [chunk.get("__ms__") for chunk in chunks] + [timing.get("done_ms")] * (pieces - len(chunks))
-        gaps = []
+        due, latest = [], 0.0
         for moment in at[:pieces]:
-            if moment is None:  # a chunk without a time: no wait
-                gaps.append(0.0)
-                continue
-            gaps.append(self._seconds(max(moment - previous, 0)))
-            previous = moment
-        return gaps
+            if moment is not None:  # a chunk without a time is due with the one before it
+                latest = max(latest, self._seconds(max(moment - headers, 0)))
+            due.append(latest)
+        return due
 
     def _seconds(self, ms: int) -> float:
-        return ms / 1000 / self.speed
+        return min(ms / 1000 / self.speed, LONGEST_WAIT)
 
     def wait(self, seconds: float) -> None:
         """Wait (a sync client), or wait out the read timeout and fail."""
@@ -88,10 +90,9 @@ class Pace:
 
     def _check(self, seconds: float) -> None:
         if self.read_timeout is not None and seconds > self.read_timeout:
-            recorded = seconds * self.speed
             raise self.timeout_error(
-                f"llmtape: replayed at speed {self.speed:g}, the recorded wait of {recorded:.3f} s took "
-                f"{seconds:.3f} s, longer than the read timeout of {self.read_timeout:g} s"
+                f"llmtape: replayed at speed {self.speed:g}, the answer was due in {seconds:.3f} s, later "
+                f"than the read timeout of {self.read_timeout:g} s (waited that long)"
             )
 
 

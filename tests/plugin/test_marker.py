@@ -112,7 +112,7 @@ def test_chat_not_intercepted():
             'llmtape(mode="live")',
             "unknown llmtape marker option(s) ['mode']; "
             "use ['allow_secrets', 'default_endpoints', 'dir', 'enabled', 'endpoints', 'ignore', "
-            "'normalizer', 'placeholders', 'scope', 'speed']",
+            "'normalizer', 'placeholders', 'scope', 'speed', 'stable_ids']",
         ),
         ('llmtape("x")', "the llmtape marker takes keyword arguments only"),
         ('llmtape(endpoints=["chat"])', "endpoint pattern 'chat' is not 'METHOD GLOB'"),

@@ -573,3 +573,19 @@ def test_the_random_padding_of_responses_stream_events_is_dropped() -> None:
     answer = Ids().answer("key:1")
     assert answer.data(event) == {"type": "response.output_text.delta", "delta": "Hel", "item_id": "msg_1"}
     assert "obfuscation" in event  # the caller's object is left as it was
+
+
+def test_what_the_model_wrote_into_a_tool_call_and_a_model_list_entry_keep_their_ids_and_times() -> None:
+    # Documented shapes: an Anthropic tool_use block, an Ollama tool call (arguments as an object),
+    # Anthropic's model list entry
+    answer = Ids().answer("key:1")
+    when = "2024-05-01T10:00:00Z"
+    chosen = "ticket_8f3a9c2b1d4e5f60a7b8"
+    tool_use = {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "input": {"created_at": when}}
+    ollama = {"function": {"name": "open", "arguments": {"created_at": 1714557600, "ticket_id": chosen}}}
+    model = {"type": "model", "id": "claude-sonnet-4-5-20250929", "created_at": "2025-09-29T00:00:00Z"}
+    data = answer.data({"content": [tool_use], "tool_calls": [ollama], "models": [model]})
+    assert data["content"][0]["id"] != tool_use["id"]  # the provider's own id is made stable
+    assert data["content"][0]["input"] == {"created_at": when}
+    assert data["tool_calls"][0] == ollama
+    assert data["models"][0] == model

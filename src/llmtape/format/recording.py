@@ -379,7 +379,7 @@ def _chunk_problems(chunk: Any, where: str) -> list[str]:
     if chunk["__type__"] == FILE_TYPE and (where or not sidecar.is_name(chunk["__data__"])):
         what = "a stream chunk" if where else "a body whose __data__ is not a sidecar name"
         return [f"has {place} of type file in {what} (files/<sha256>.<ext>)"]
-    if "__ms__" in chunk and not _is_ms(chunk["__ms__"]):
+    if chunk.get("__ms__") is not None and not _is_ms(chunk["__ms__"]):
         return [f"has {place} whose __ms__ is not a whole number of milliseconds"]
     headers = chunk.get("__headers__")
     if headers is not None and not (
