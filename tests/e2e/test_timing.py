@@ -254,8 +254,10 @@ def test_a_client_that_retries_after_a_timeout_gets_the_same_recording_again(
         # attempt was taken for a request sent more often than recorded
         assert [c.outcome for c in replay.calls] == [llmtape.Outcome.REPLAYED] * 3
         assert {c.path for c in replay.calls} == {next(tmp_path.glob("*.json"))}
+        assert replay.tokens.total == 0  # no answer came, so no tokens were stood in for
         # And once the client waits long enough, the same request is answered by that recording
         with openai.OpenAI(**options, max_retries=0, timeout=5) as client:
             assert client.chat.completions.create(model="gpt-4o", messages=MESSAGES).choices
     assert replay.counts()[llmtape.Outcome.MISSING] == 0
+    assert replay.tokens.total > 0  # the one answer that came
     assert network.attempts == []

@@ -94,3 +94,22 @@ def test_a_caller_slower_than_the_recording_is_never_made_to_wait_more() -> None
 
 def test_a_wait_however_long_it_was_recorded_is_capped() -> None:
     assert Pace(1e-9, None, httpx.ReadTimeout).before_headers(streamed([1], done_ms=10**12)) == 3600
+
+
+def test_timing_added_or_dropped_and_values_equal_only_in_python_are_written(tmp_path: Path) -> None:
+    request = new_request("POST", "http://h/v1/chat/completions", "/v1/chat/completions", {}, {"model": "m"})
+    store = Store(tmp_path)
+    untimed_answer: Any = {k: v for k, v in streamed([300]).items() if k != "timing"}
+    untimed_answer["body"] = [dict(CHUNK)]
+    path = store.save("abc", new_recording(request, untimed_answer))
+    # A re-recording with timing, where there was none, is written
+    store.save("abc", new_recording(request, streamed([300])))
+    assert b'"timing"' in path.read_bytes()
+    # An answer whose numbers changed type (1 became 1.0, true became 1) is another answer
+    before = streamed([300])
+    before["body"][0] = {**CHUNK, "__data__": [1, 0, True], "__ms__": 300}
+    store.save("abc", new_recording(request, before))
+    after = streamed([310])
+    after["body"][0] = {**CHUNK, "__data__": [1.0, -0.0, 1], "__ms__": 310}
+    store.save("abc", new_recording(request, after))
+    assert b"1.0" in path.read_bytes()
