@@ -162,7 +162,7 @@ def _answer(
         tape.run.replayed(decision.path)
         tape.log(incoming, Outcome.REPLAYED, usage=tokens_of(decision.recording))
         if decision.compare:
-            tape.run.drift.check(request, decision.recording, decision.path, tape.options.nodeid)
+            tape.run.drift.check(request, decision.path, tape.options.nodeid)
         return answer, paced
     if isinstance(decision, Miss):
         tape.log(incoming, Outcome.MISSING, decision.message)

@@ -1,19 +1,22 @@
-"""Drift mode's live side: each replayed call sent again to the live API, in the background, and compared.
+"""Drift mode's live side: each replayed call sent again to the live API, and compared.
 
-The test gets its recording at once, as in replay mode; meanwhile a worker thread of the run sends the same
-request (its real credentials, its body as the application sent it) through a client of llmtape's own,
-marked live so no interceptor answers it, reads the whole answer into the stored form a recording would
-have, and compares the two (``drift.compare``); a live answer that says nothing of the model (401, 403,
-429, a server error) is reported as a failed check, not as drift. Only the calls a model answers are sent
-again (``config.COMPARED``). Nothing is written to the recordings. At the end of the
-session :meth:`DriftCheck.finish` waits for the checks still running and returns the report.
+The test gets its recording at once, as in replay mode, and the request is kept (its real credentials, its
+body as the application sent it). When the session ends, once every test and fixture is done and with
+them any mock of their own, worker threads send the kept requests through a client of llmtape's own,
+marked live so no interceptor answers it, read each whole answer into the stored form a recording would
+have, and compare the two (``drift.compare``); a live answer that says nothing of the model (401, 403,
+429, a server error) is reported as a failed check, not as drift, and so is a check the end of the run did
+not wait for. Only the calls a model answers are sent again (``config.COMPARED``). Nothing is written to
+the recordings.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -21,28 +24,35 @@ import orjson
 
 from llmtape.drift import Entry, Report, compare
 from llmtape.errors import shown
-from llmtape.format.recording import Recording, StoredResponse, Timing, scrub_url
+from llmtape.format.recording import StoredResponse, Timing, new_recording, scrub_url
 from llmtape.live import LIVE, StreamRecorder, is_stream, plain_response
-from llmtape.secrets import masked
+from llmtape.secrets import environment_secrets, masked, redact_recording
 from llmtape.stable_ids import Answer
+from llmtape.store import read
 
 WORKERS = 4
 TIMEOUT = httpx.Timeout(120.0, connect=15.0)
-FINISH_SECONDS = 600.0  # how long the end of the session waits for the checks still running
+FINISH_SECONDS = 600.0  # how long the end of the session waits for the live answers
+OUTSIDE = "(outside any test)"  # the test named for a call of a session or module fixture
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    request: httpx.Request
+    path: Path
+    test: str
 
 
 class DriftCheck:
-    """The background checks of one run and the report they fill."""
+    """The calls of one run to compare with the live API, and the report their comparisons fill."""
 
     def __init__(self) -> None:
         self.report = Report()
-        self._pool: ThreadPoolExecutor | None = None
-        self._client: httpx.Client | None = None
-        self._futures: list[Future[None]] = []
+        self._kept: list[_Pending] = []
         self._mutex = threading.Lock()
 
-    def check(self, request: httpx.Request, recording: Recording, path: Path, test: str) -> None:
-        """Compare the live answer to ``request`` with ``recording`` (at ``path``), in the background."""
+    def check(self, request: httpx.Request, path: Path, test: str) -> None:
+        """Keep ``request`` (replayed from the recording at ``path``) to compare at the end of the run."""
         copy = httpx.Request(
             request.method,
             request.url,
@@ -51,28 +61,59 @@ class DriftCheck:
             extensions={"timeout": TIMEOUT.as_dict(), LIVE: True},
         )
         with self._mutex:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="llmtape-drift")
-                self._client = httpx.Client(timeout=TIMEOUT)
-            self._futures.append(self._pool.submit(self._compare, copy, recording, path, test))
+            self._kept.append(_Pending(copy, path, test or OUTSIDE))
 
-    def _compare(self, request: httpx.Request, recording: Recording, path: Path, test: str) -> None:
-        stored = recording["request"]
-        entry = Entry(
-            test=test,
-            recording=shown(path),
-            method=stored["method"],
-            url=scrub_url(masked(str(request.url))),  # where it was sent: the recording's URL may be another
-            model=stored.get("model") if isinstance(stored.get("model"), str) else None,
-            drift=None,
-            error=None,
-        )
+    def finish(self, timeout: float = FINISH_SECONDS) -> Report:
+        """Send the kept requests live, WORKERS at a time, compare, and return the report; a check not done
+        within ``timeout`` seconds, or when the run is interrupted, is reported as not compared."""
+        with self._mutex:
+            kept, self._kept = self._kept, []
+        if not kept:
+            return self.report
+        pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="llmtape-drift")
+        client = httpx.Client(timeout=TIMEOUT)
+        futures: dict[Future[None], _Pending] = {
+            pool.submit(self._compare, client, call): call for call in kept
+        }
+        reason = f"not compared: the run ended before the live API answered (waited {timeout:g} s)"
         try:
-            assert self._client is not None
-            live = self._live(self._client, request)
+            wait(futures, timeout=timeout)
+        except KeyboardInterrupt:
+            reason = "not compared: the run was interrupted"
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            for future, call in futures.items():
+                if not future.done() or future.cancelled():
+                    self.report.add(self._entry(call, error=reason))
+            if all(future.done() for future in futures):
+                client.close()
+        return self.report
+
+    def _entry(self, call: _Pending, error: str | None = None) -> Entry:
+        return Entry(
+            test=call.test,
+            recording=shown(call.path),
+            method=call.request.method,
+            url=scrub_url(masked(str(call.request.url))),  # where it was sent: the recording's may be another
+            model=None,
+            drift=None,
+            error=error,
+        )
+
+    def _compare(self, client: httpx.Client, call: _Pending) -> None:
+        entry = self._entry(call)
+        try:
+            recording = read(call.path)
+            model = recording["request"].get("model")
+            entry.model = model if isinstance(model, str) else None
+            # Redacted as the recording was, so a credential in an answer is not taken for drift.
+            live = redact_recording(
+                new_recording(recording["request"], self._live(client, call.request)),
+                environment_secrets(os.environ),
+            )["response"]
             if recording["response"]["status"] < 400 and _unavailable(live["status"]):
-                body = orjson.dumps(live["body"]).decode("utf-8", "replace")[:200]
-                entry.error = masked(f"the live API answered {live['status']}: {body}")
+                body = masked(orjson.dumps(live["body"]).decode("utf-8", "replace"))
+                entry.error = f"the live API answered {live['status']}: {body[:200]}"
             else:
                 entry.drift = compare(recording, live)
         except Exception as error:  # a refused connection, a timeout, an answer that cannot be read
@@ -95,18 +136,6 @@ class DriftCheck:
             return kept.response
         finally:
             live.close()
-
-    def finish(self, timeout: float = FINISH_SECONDS) -> Report:
-        """Wait for the checks still running (at most ``timeout`` seconds) and return the report."""
-        with self._mutex:
-            futures, pool, client = list(self._futures), self._pool, self._client
-        if futures:
-            wait(futures, timeout=timeout)
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        if client is not None:
-            client.close()
-        return self.report
 
 
 def _unavailable(status: int) -> bool:

@@ -161,8 +161,8 @@ def _fields(usage: Any) -> Tokens | None:
     """A usage object of any of the shapes the APIs send."""
     if not isinstance(usage, dict):
         return None
-    if "tokens" in usage or "billed_units" in usage:  # Cohere: the tokens used, else the units billed
-        return _fields(usage.get("tokens")) or _fields(usage.get("billed_units"))
+    if "tokens" in usage or "billed_units" in usage:  # Cohere: the units billed (what is paid), else tokens
+        return _fields(usage.get("billed_units")) or _fields(usage.get("tokens"))
     if "prompt_tokens" in usage:  # OpenAI and every API shaped like it
         return Tokens(_count(usage["prompt_tokens"]), _count(usage.get("completion_tokens")))
     if "input_tokens" in usage or "output_tokens" in usage:  # Anthropic, OpenAI Responses, Cohere

@@ -208,6 +208,7 @@ class LlmtapePlugin:
         )
         self.timing: bool = config.getini("llmtape_timing")
         self.drift_threshold = _threshold(config.getini("llmtape_drift_threshold"))
+        self.drift_unwritten = ""  # why the drift report file could not be written, if it could not
         prices = config.getini("llmtape_prices")
         self.prices = Prices.load(config.rootpath / prices if prices else None)
         self.stable_ids: bool = config.getini("llmtape_stable_ids")
@@ -445,9 +446,16 @@ class LlmtapePlugin:
         """Drift mode, at the end of the whole run: write the report, fail the run on drift."""
         target = self.config.getoption("llmtape_drift_report")
         if target:
-            report.write(Path(self.config.invocation_params.dir, target), self.drift_threshold)
+            path = Path(self.config.invocation_params.dir, target)
+            try:
+                report.write(path, self.drift_threshold)
+            except OSError as error:  # the comparisons are still printed, and still fail the run
+                self.drift_unwritten = (
+                    f"llmtape drift: the report could not be written to {shown(path)}: {error}"
+                )
         strict = self.config.getoption("llmtape_drift_strict")
-        if report.structural() or (strict and report.textual(self.drift_threshold)):
+        drifted = report.structural() or (strict and report.textual(self.drift_threshold))
+        if drifted and session.exitstatus == pytest.ExitCode.OK:  # an interrupted run stays interrupted
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _narrowed(self) -> list[str]:
@@ -497,6 +505,8 @@ class LlmtapePlugin:
                 verbose = self.config.get_verbosity() > 0
                 for line in self.run.drift.report.lines(self.drift_threshold, verbose):
                     terminalreporter.write_line(line)
+                if self.drift_unwritten:
+                    terminalreporter.write_line(self.drift_unwritten)
 
     def _unused_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """The unused recordings, or why they cannot be told; pruning is suggested only when they can."""

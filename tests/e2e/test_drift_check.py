@@ -59,7 +59,7 @@ def test_a_live_answer_that_says_nothing_of_the_model_is_a_failed_check_not_drif
         json=ASK,
         headers={"authorization": "Bearer test-key", "x-test-status": str(status)},
     )
-    check.check(request, recording, path, "test_weather")
+    check.check(request, path, "test_weather")
     (entry,) = check.finish().entries
     assert entry.drift is None
     assert entry.error is not None

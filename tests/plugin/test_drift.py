@@ -224,3 +224,59 @@ def test_a_drift_threshold_that_is_not_a_similarity_stops_the_run(pytester: pyte
     result.stderr.fnmatch_lines(
         ["*llmtape_drift_threshold is 'high'; use a similarity from 0 to 1, like 0.9*"]
     )
+
+
+MOCKED = """
+import os
+
+import httpx
+import openai
+import respx
+
+BASE = os.environ["LLM_BASE_URL"]
+ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+def test_a_recorded_call():
+    with openai.OpenAI(base_url=BASE, api_key="test-key", max_retries=0) as client:
+        assert client.chat.completions.create(model="gpt-4o", messages=ASK).choices
+
+
+def test_the_error_path_with_a_mock_of_its_own():
+    with respx.mock(using="httpcore") as mock:
+        mock.post(f"{BASE}/chat/completions").mock(return_value=httpx.Response(400, json={"error": {}}))
+        assert httpx.post(f"{BASE}/chat/completions", json={}).status_code == 400
+"""
+
+
+def test_the_live_comparisons_never_go_through_a_tests_own_mocks(
+    pytester: pytest.Pytester, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LLMTAPE_MODE", raising=False)
+    monkeypatch.setenv("LLM_BASE_URL", server.base_url)
+    pytester.makepyfile(test_mocked=MOCKED)
+    pytester.runpytest("--record").assert_outcomes(passed=2)
+    result = pytester.runpytest("--llmtape-mode=drift", "--llmtape-drift-report=drift.json")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.OK
+    report = json.loads(Path(pytester.path, "drift.json").read_text())
+    assert [(call["test"], call["status"]) for call in report["calls"]] == [
+        ("test_mocked.py::test_a_recorded_call", "same")
+    ]
+
+
+def test_a_report_that_cannot_be_written_is_said_and_the_comparisons_still_printed(
+    pytester: pytest.Pytester, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LLMTAPE_MODE", raising=False)
+    monkeypatch.setenv("LLM_BASE_URL", server.base_url)
+    pytester.makepyfile(test_mocked=MOCKED)
+    pytester.runpytest("--record").assert_outcomes(passed=2)
+    result = pytester.runpytest("--llmtape-mode=drift", "--llmtape-drift-report=.")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "llmtape drift: 1 call compared with the live API*",
+            "llmtape drift: the report could not be written to *",
+        ]
+    )

@@ -273,11 +273,12 @@ def test_gemini_count_tokens_is_not_a_billed_call() -> None:
 # Cohere ---------------------------------------------------------------------------------------------
 
 
-def test_cohere_v2_counts_tokens_before_billed_units() -> None:
-    # Real: usage.tokens is 496 in, 11 out; usage.billed_units 1 in, 9 out.
+def test_cohere_v2_counts_the_billed_units_before_the_tokens_processed() -> None:
+    # Real: usage.tokens is 496 in (Cohere's own preamble included), 11 out; usage.billed_units 1 in, 9 out,
+    # which Cohere bills.
     assert tokens_of(cassette("test_request_simple_success_with_vcr.yaml")) == (
         "command-r7b-12-2024",
-        Tokens(496, 11),
+        Tokens(1, 9),
     )
 
 
