@@ -249,13 +249,18 @@ def test_the_error_path_with_a_mock_of_its_own():
 """
 
 
-def test_the_live_comparisons_never_go_through_a_tests_own_mocks(
-    pytester: pytest.Pytester, server: Server, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def mocked(pytester: pytest.Pytester, server: Server, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """The suite above, recorded against the stand-in, which stays up for the live comparisons."""
     monkeypatch.delenv("LLMTAPE_MODE", raising=False)
     monkeypatch.setenv("LLM_BASE_URL", server.base_url)
     pytester.makepyfile(test_mocked=MOCKED)
     pytester.runpytest("--record").assert_outcomes(passed=2)
+    return pytester
+
+
+def test_the_live_comparisons_never_go_through_a_tests_own_mocks(mocked: pytest.Pytester) -> None:
+    pytester = mocked
     result = pytester.runpytest("--llmtape-mode=drift", "--llmtape-drift-report=drift.json")
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.OK
@@ -266,12 +271,9 @@ def test_the_live_comparisons_never_go_through_a_tests_own_mocks(
 
 
 def test_a_report_that_cannot_be_written_is_said_and_the_comparisons_still_printed(
-    pytester: pytest.Pytester, server: Server, monkeypatch: pytest.MonkeyPatch
+    mocked: pytest.Pytester,
 ) -> None:
-    monkeypatch.delenv("LLMTAPE_MODE", raising=False)
-    monkeypatch.setenv("LLM_BASE_URL", server.base_url)
-    pytester.makepyfile(test_mocked=MOCKED)
-    pytester.runpytest("--record").assert_outcomes(passed=2)
+    pytester = mocked
     result = pytester.runpytest("--llmtape-mode=drift", "--llmtape-drift-report=.")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(

@@ -19,6 +19,13 @@ def test_marked(llmtape):
 """
 
 
+def _speed_in_environment(monkeypatch: pytest.MonkeyPatch, env: str | None) -> None:
+    if env is None:
+        monkeypatch.delenv("LLMTAPE_SPEED", raising=False)
+    else:
+        monkeypatch.setenv("LLMTAPE_SPEED", env)
+
+
 @pytest.mark.parametrize(
     ("arguments", "env", "ini", "default"),
     [
@@ -39,10 +46,7 @@ def test_where_the_speed_comes_from(
     ini: str | None,
     default: float,
 ) -> None:
-    if env is None:
-        monkeypatch.delenv("LLMTAPE_SPEED", raising=False)
-    else:
-        monkeypatch.setenv("LLMTAPE_SPEED", env)
+    _speed_in_environment(monkeypatch, env)
     if ini is not None:
         pytester.makeini(f"[pytest]\nllmtape_speed = {ini}\n")
     pytester.makepyfile(SPEED_TEST.format(default=default))
@@ -68,10 +72,7 @@ def test_a_speed_that_is_not_a_number_stops_the_run_with_the_fix(
     marker: str,
     message: str,
 ) -> None:
-    if env is None:
-        monkeypatch.delenv("LLMTAPE_SPEED", raising=False)
-    else:
-        monkeypatch.setenv("LLMTAPE_SPEED", env)
+    _speed_in_environment(monkeypatch, env)
     decorator = f"@pytest.mark.llmtape({marker})\n" if marker else ""
     pytester.makepyfile(f"import pytest\n\n{decorator}def test_it():\n    pass\n")
     result = pytester.runpytest(*arguments)
